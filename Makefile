@@ -1,0 +1,53 @@
+SHELL := /bin/bash
+
+# edgelm — `make run` and `make test` set up everything they need on a fresh Debian 12 machine
+# with Swift installed: missing apt packages (after apt-get update), the models, the build.
+
+SWIFT        ?= swift
+CONFIG       := release
+# One configuration for everything (tests included), so dependencies compile once.
+SWIFT_FLAGS  := -c $(CONFIG) -Xswiftc -enable-testing
+BIN          := .build/$(CONFIG)
+EDGELM_MODELS ?= $(HOME)/.cache/edgelm/models
+export EDGELM_MODELS
+DEFAULT_MODEL := qwen2.5-coder-0.5b-instruct
+PROMPT       ?= Write a Swift function that reverses a string
+
+# Debian packages the build and the tests use.
+APT_PACKAGES := python3 python3-pip ca-certificates
+
+.PHONY: all setup models build test run clean help
+
+all: build
+
+help:
+	@echo "make run     build and generate from the default model ($(DEFAULT_MODEL))"
+	@echo "make test    build and run every test (fetches the real models first)"
+	@echo "make models  fetch the catalog's models into $(EDGELM_MODELS)"
+
+setup:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if ! python3 -m pip --version >/dev/null 2>&1; then missing="$$missing python3-pip"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "error: Swift is not installed (https://www.swift.org/install/linux/)"; exit 1; }
+
+models: setup
+	python3 Models/fetch.py --all
+
+build: setup
+	$(SWIFT) build $(SWIFT_FLAGS)
+
+test: models
+	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
+	$(SWIFT) test $(SWIFT_FLAGS) --skip-build
+
+run: build
+	python3 Models/fetch.py --default
+	$(BIN)/edgelm run --model $(DEFAULT_MODEL) --prompt "$(PROMPT)"
+
+clean:
+	rm -rf .build

@@ -1,0 +1,44 @@
+import CKernels
+
+/// Typed entry points to the C kernels. Each call processes whole rows; loops over elements
+/// stay in C.
+public enum Ops {
+    /// y[t][r] = W[r] · x[t] (+ bias[r]) for every token of `input`.
+    public static func matmul(_ pool: WorkerPool, _ w: WeightMatrix, _ input: QuantizedActivations,
+                              into y: UnsafeMutablePointer<Float>, stride: Int, bias: UnsafePointer<Float>? = nil) {
+        let x = input.rows(as: w.activationType)
+        ek_matmul(pool.raw, Int32(w.type), w.data, Int64(w.rows), Int64(w.cols), x.data, x.stride,
+                  Int64(input.tokenCount), y, Int64(stride), bias)
+    }
+
+    public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+                               count: Int, eps: Float) {
+        ek_rms_norm(x, weight, y, Int64(count), eps)
+    }
+
+    public static func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, rotaryDim: Int,
+                            position: Int, base: Float, neox: Bool) {
+        ek_rope(x, Int64(heads), Int64(headDim), Int64(rotaryDim), Int64(position), base, neox)
+    }
+
+    public static func siluMul(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        ek_silu_mul(gate, up, out, Int64(count))
+    }
+
+    public static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        ek_add(a, b, out, Int64(count))
+    }
+
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) { ek_softmax(x, Int64(count)) }
+
+    public static func toHalf(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<UInt16>, count: Int) {
+        ek_fp32_to_fp16_row(x, y, Int64(count))
+    }
+
+    public static func attention(_ pool: WorkerPool, q: UnsafePointer<Float>, k: UnsafePointer<UInt16>, v: UnsafePointer<UInt16>,
+                                 out: UnsafeMutablePointer<Float>, queries: Int, startPosition: Int, heads: Int, kvHeads: Int,
+                                 headDim: Int, scale: Float, scratch: UnsafeMutablePointer<Float>) {
+        ek_attention(pool.raw, q, k, v, out, Int64(queries), Int64(startPosition), Int64(heads), Int64(kvHeads),
+                     Int64(headDim), scale, scratch)
+    }
+}

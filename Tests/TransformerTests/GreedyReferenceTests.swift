@@ -1,0 +1,82 @@
+import Foundation
+import XCTest
+import Generation
+import TestSupport
+import Transformer
+
+/// Greedy decoding and teacher-forced probabilities against llama.cpp's outputs on the real models.
+final class GreedyReferenceTests: XCTestCase {
+    /// llama.cpp's top-2 probabilities closer than this make a near-tie, where accumulation order
+    /// may legitimately pick either token.
+    static let nearTie = 0.02
+    /// Largest allowed difference between our probability and llama.cpp's for its top-5 ids.
+    static let probabilityTolerance = 0.01
+
+    func loadModel(_ m: RealModel) throws -> Model {
+        let (path, reason) = TestPaths.realModel(m.fileName)
+        guard let path else { throw XCTSkip(reason) }
+        return try Model(path: path, threads: ProcessInfo.processInfo.activeProcessorCount, context: 512)
+    }
+
+    func testGreedyQwen() throws { try checkGreedy(.qwen) }
+    func testGreedySmolLM2() throws { try checkGreedy(.smol) }
+    func testTeacherForcedQwen() throws { try checkTeacherForced(.qwen) }
+    func testTeacherForcedSmolLM2() throws { try checkTeacherForced(.smol) }
+
+    func checkGreedy(_ m: RealModel) throws {
+        let model = try loadModel(m)
+        var matched = 0, total = 0
+        for c in try ReferenceCase.load(model: m.rawValue) {
+            let cache = try model.makeCache()
+            var sampler = Sampler(.greedy)
+            var ours: [Int32] = []
+            try TokenGenerator(model: model).generate(
+                prompt: c.prompt_ids, cache: cache, sampler: &sampler, maxTokens: c.generated_ids.count,
+                isEndOfGeneration: { _ in false }) { ours.append($0.id); return true }
+            total += c.generated_ids.count
+            guard let part = zip(ours, c.generated_ids).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset else {
+                XCTAssertEqual(ours, c.generated_ids, "\(m.rawValue)/\(c.name)")
+                matched += c.generated_ids.count
+                print("greedy \(m.rawValue)/\(c.name): \(ours.count)/\(c.generated_ids.count) ids identical")
+                continue
+            }
+            matched += part
+            let top = c.top5_per_position[part].top5
+            let gap = top[0].prob - top[1].prob
+            let tookSecond = ours[part] == top[1].id
+            print("greedy \(m.rawValue)/\(c.name): parts at position \(part) (ours \(ours[part]), llama.cpp \(c.generated_ids[part])); llama.cpp's top-2 gap \(String(format: "%.4f", gap))")
+            XCTAssertTrue(tookSecond && gap < Self.nearTie,
+                          "\(m.rawValue)/\(c.name): diverged at \(part) without a near-tie (gap \(gap), ours \(ours[part]), top-2 \(top[0].id), \(top[1].id))")
+        }
+        print("greedy \(m.rawValue): \(matched)/\(total) positions identical before any parting")
+    }
+
+    func checkTeacherForced(_ m: RealModel) throws {
+        let model = try loadModel(m)
+        var worst = 0.0, positions = 0, ties = 0
+        for c in try ReferenceCase.load(model: m.rawValue) {
+            let cache = try model.makeCache()
+            let input = c.prompt_ids + c.generated_ids.dropLast()
+            let first = c.prompt_ids.count - 1
+            try model.forward(input, cache: cache, outputs: .range(first..<input.count)) { i, logits in
+                let p = i - first
+                let ref = c.top5_per_position[p].top5
+                let logZ = TokenProbabilities.logSumExp(logits)
+                let argmax = Sampler.argmax(logits)
+                if argmax != ref[0].id {
+                    let gap = ref[0].prob - ref[1].prob
+                    XCTAssertTrue(argmax == ref[1].id && gap < Self.nearTie,
+                                  "\(m.rawValue)/\(c.name) position \(p): argmax \(argmax), llama.cpp \(ref[0].id) (gap \(gap))")
+                    ties += 1
+                }
+                for r in ref {
+                    let ours = Foundation.exp(Double(logits[Int(r.id)]) - logZ)
+                    worst = max(worst, abs(ours - r.prob))
+                    XCTAssertEqual(ours, r.prob, accuracy: Self.probabilityTolerance, "\(m.rawValue)/\(c.name) position \(p) id \(r.id)")
+                }
+                positions += 1
+            }
+        }
+        print("teacher-forced \(m.rawValue): \(positions) positions, \(ties) near-tie argmax differences, largest top-5 probability difference \(String(format: "%.5f", worst))")
+    }
+}
