@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "Generation", dependencies: ["Transformer", "Tokenizer", "Kernels"]),
         .target(name: "ModelStore", dependencies: ["GGUF"]),
         .executableTarget(name: "edgelm", dependencies: [
-            "Generation", "GGUF", "ModelStore",
+            "Generation", "GGUF", "ModelStore", "Tokenizer", "Kernels", "Transformer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["GGUF"], path: "Tests/TestSupport"),
@@ -31,5 +31,6 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Generation", "Tokenizer", "GGUF", "TestSupport"]),
+        .testTarget(name: "EdgeLMTests", dependencies: ["TestSupport"]),
     ]
 )

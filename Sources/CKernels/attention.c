@@ -1,6 +1,11 @@
-// Causal grouped-query attention over an f16 KV cache. One task per query head: each head's
-// scores for all query tokens reuse the same scratch row, and heads sharing a KV head read the
-// same cache lines.
+// Causal grouped-query attention over an f16 KV cache, one task per query head.
+//
+// Two numerics, chosen per batch the way the reference engine chooses them, so that logits
+// track its logits closely:
+// - short batches (decode steps, prompts under EK_ATTENTION_WIDE_BATCH tokens): the query is
+//   rounded to f16, scores are f16·f16 dot products, and the weighted sum of values runs as an
+//   online softmax whose accumulator is rounded to f16 after every step;
+// - wide batches: scores, softmax and the weighted sum are all f32.
 #include "ckernels.h"
 #include "half.h"
 #include <math.h>
@@ -14,7 +19,8 @@ typedef struct {
     float *scratch;
 } attention_job;
 
-static void attention_head(void *ctx, int h, int n_tasks) {
+// Scores then a full softmax, all in f32.
+static void attention_head_f32(void *ctx, int h, int n_tasks) {
     const attention_job *j = ctx;
     const int64_t kvh = h / (j->n_head / j->n_head_kv);
     const int64_t d = j->head_dim, kv_stride = j->n_head_kv * d;
@@ -39,9 +45,44 @@ static void attention_head(void *ctx, int h, int n_tasks) {
     }
 }
 
+// Online softmax with an f16 query and an f16 accumulator (scratch holds the f16 rows).
+static void attention_head_f16(void *ctx, int h, int n_tasks) {
+    enum { MAX_HEAD_DIM = 1024 };
+    const attention_job *j = ctx;
+    const int64_t kvh = h / (j->n_head / j->n_head_kv);
+    const int64_t d = j->head_dim, kv_stride = j->n_head_kv * d;
+    ek_fp16 q16[MAX_HEAD_DIM], acc[MAX_HEAD_DIM];
+    for (int64_t i = 0; i < j->n_q; i++) {
+        const float *q = j->q + (i * j->n_head + h) * d;
+        for (int64_t c = 0; c < d; c++) { q16[c] = ek_float_to_half(q[c]); acc[c] = 0; }
+        const int64_t n_kv = j->pos0 + i + 1;
+        float m = -INFINITY, sum = 0.0f;
+        for (int64_t t = 0; t < n_kv; t++) {
+            const ek_fp16 *k = j->k + t * kv_stride + kvh * d;
+            float s = 0.0f;
+            for (int64_t c = 0; c < d; c++) s += ek_half_to_float(q16[c]) * ek_half_to_float(k[c]);
+            s *= j->scale;
+            float ms = 1.0f, vs = 1.0f;
+            if (s > m) {
+                ms = expf(m - s);  // 0 on the first step
+                m = s;
+                for (int64_t c = 0; c < d; c++) acc[c] = ek_float_to_half(ek_half_to_float(acc[c]) * ms);
+            } else {
+                vs = expf(s - m);
+            }
+            const ek_fp16 *v = j->v + t * kv_stride + kvh * d;
+            for (int64_t c = 0; c < d; c++) acc[c] = ek_float_to_half(ek_half_to_float(acc[c]) + ek_half_to_float(v[c]) * vs);
+            sum = sum * ms + vs;
+        }
+        const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
+        float *o = j->out + (i * j->n_head + h) * d;
+        for (int64_t c = 0; c < d; c++) o[c] = ek_half_to_float(acc[c]) * inv;
+    }
+}
+
 void ek_attention(ek_pool *pool, const float *q, const ek_fp16 *k, const ek_fp16 *v, float *out,
                   int64_t n_q, int64_t pos0, int64_t n_head, int64_t n_head_kv, int64_t head_dim,
-                  float scale, float *scratch) {
+                  float scale, float *scratch, bool wide) {
     attention_job job = { q, k, v, out, n_q, pos0, n_head, n_head_kv, head_dim, scale, scratch };
-    ek_pool_run(pool, attention_head, &job, (int)n_head);
+    ek_pool_run(pool, wide || head_dim > 1024 ? attention_head_f32 : attention_head_f16, &job, (int)n_head);
 }

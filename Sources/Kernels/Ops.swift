@@ -3,6 +3,9 @@ import CKernels
 /// Typed entry points to the C kernels. Each call processes whole rows; loops over elements
 /// stay in C.
 public enum Ops {
+    /// Prompts of at least this many tokens get f32 attention throughout.
+    public static let wideAttentionBatch = Int(EK_ATTENTION_WIDE_BATCH)
+
     /// y[t][r] = W[r] · x[t] (+ bias[r]) for every token of `input`.
     public static func matmul(_ pool: WorkerPool, _ w: WeightMatrix, _ input: QuantizedActivations,
                               into y: UnsafeMutablePointer<Float>, stride: Int, bias: UnsafePointer<Float>? = nil) {
@@ -35,10 +38,11 @@ public enum Ops {
         ek_fp32_to_fp16_row(x, y, Int64(count))
     }
 
+    /// Causal attention for `queries` tokens; `wide` selects f32 numerics for long prompts (see `ek_attention`).
     public static func attention(_ pool: WorkerPool, q: UnsafePointer<Float>, k: UnsafePointer<UInt16>, v: UnsafePointer<UInt16>,
                                  out: UnsafeMutablePointer<Float>, queries: Int, startPosition: Int, heads: Int, kvHeads: Int,
-                                 headDim: Int, scale: Float, scratch: UnsafeMutablePointer<Float>) {
+                                 headDim: Int, scale: Float, scratch: UnsafeMutablePointer<Float>, wide: Bool) {
         ek_attention(pool.raw, q, k, v, out, Int64(queries), Int64(startPosition), Int64(heads), Int64(kvHeads),
-                     Int64(headDim), scale, scratch)
+                     Int64(headDim), scale, scratch, wide)
     }
 }

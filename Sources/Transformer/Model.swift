@@ -64,10 +64,11 @@ public final class Model: @unchecked Sendable {
         case .all: 0..<tokens.count
         case let .range(r): r.clamped(to: 0..<tokens.count)
         }
+        let wide = tokens.count >= Ops.wideAttentionBatch
         var start = 0
         while start < tokens.count {
             let end = min(start + batchSize, tokens.count)
-            evaluate(tokens[start..<end], cache: cache)
+            evaluate(tokens[start..<end], cache: cache, wideAttention: wide)
             let selected = wanted.clamped(to: start..<end)
             if !selected.isEmpty { try emitLogits(rows: selected.lowerBound - start..<selected.upperBound - start, batchStart: start, body) }
             start = end
@@ -75,7 +76,7 @@ public final class Model: @unchecked Sendable {
     }
 
     /// Runs the decoder blocks over one batch, leaving the final normed hidden states in `xn`.
-    private func evaluate(_ tokens: ArraySlice<Int32>, cache: KVCache) {
+    private func evaluate(_ tokens: ArraySlice<Int32>, cache: KVCache, wideAttention: Bool) {
         let c = config, w = workspace, n = tokens.count, pos0 = cache.count
         let embd = c.embeddingLength
         for (i, t) in tokens.enumerated() { weights.tokenEmbedding.dequantizeRow(Int(t), into: w.x.at(i * embd)) }
@@ -102,7 +103,7 @@ public final class Model: @unchecked Sendable {
             Ops.toHalf(w.v.pointer, into: vc + pos0 * c.kvDim, count: n * c.kvDim)
             Ops.attention(pool, q: w.q.pointer, k: kc, v: vc, out: w.attention.pointer, queries: n, startPosition: pos0,
                           heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim,
-                          scale: 1 / Float(c.headDim).squareRoot(), scratch: w.scores.pointer)
+                          scale: 1 / Float(c.headDim).squareRoot(), scratch: w.scores.pointer, wide: wideAttention)
             w.attentionActs.reset(w.attention.pointer, stride: c.qDim, tokens: n)
             Ops.matmul(pool, layer.output, w.attentionActs, into: w.projected.pointer, stride: embd)
             Ops.add(w.x.pointer, w.projected.pointer, into: w.x.pointer, count: n * embd)

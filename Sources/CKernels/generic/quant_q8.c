@@ -1,7 +1,8 @@
 // 8-bit types: Q8_0 (weights and activations), Q8_1 and Q8_K (activations only).
-// The quantizers follow ggml's quantize_row_q8_{0,1,K}_ref exactly: Q8_0/Q8_1 scale by amax/127 and
-// round half away from zero; Q8_K scales by -127/max (max = the signed value of largest magnitude)
-// and rounds half to even via nearest_int.
+// The quantizers reproduce what the reference engine computes on x86: Q8_0/Q8_1 store d = amax/127,
+// multiply by 127/amax and round half to even (its AVX kernels; the model's logits are sensitive to
+// every rounding, so the engines must agree bit for bit here); Q8_K scales by -127/max (max = the
+// signed value of largest magnitude) and rounds half to even via nearest_int.
 #include "generic.h"
 #include <math.h>
 
@@ -37,21 +38,23 @@ static inline float ek_block_amax(const float *restrict x, int n) {
 void ek_quantize_row_q8_0_generic(const float *restrict src, void *restrict dst, int64_t n) {
     ek_block_q8_0 *restrict y = dst;
     for (int64_t b = 0; b < n / EK_QK8_0; ++b, src += EK_QK8_0) {
-        const float d = ek_block_amax(src, EK_QK8_0) / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;   // id from the f32 d, as ggml does
+        const float amax = ek_block_amax(src, EK_QK8_0);
+        const float d = amax / 127.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         y[b].d = ek_f2h(d);
-        for (int j = 0; j < EK_QK8_0; ++j) y[b].qs[j] = (int8_t)ek_roundf(src[j] * id);
+        for (int j = 0; j < EK_QK8_0; ++j) y[b].qs[j] = (int8_t)ek_nearest_int(src[j] * id);
     }
 }
 
 void ek_quantize_row_q8_1_generic(const float *restrict src, void *restrict dst, int64_t n) {
     ek_block_q8_1 *restrict y = dst;
     for (int64_t b = 0; b < n / EK_QK8_1; ++b, src += EK_QK8_1) {
-        const float d = ek_block_amax(src, EK_QK8_1) / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const float amax = ek_block_amax(src, EK_QK8_1);
+        const float d = amax / 127.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         int32_t sum = 0;
         for (int j = 0; j < EK_QK8_1; ++j) {
-            y[b].qs[j] = (int8_t)ek_roundf(src[j] * id);
+            y[b].qs[j] = (int8_t)ek_nearest_int(src[j] * id);
             sum += y[b].qs[j];
         }
         y[b].d = ek_f2h(d);

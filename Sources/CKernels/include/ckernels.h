@@ -158,9 +158,13 @@ void ek_fp16_to_fp32_row(const ek_fp16 *x, float *y, int64_t n);
 // k,v: [n_ctx_cached][n_head_kv][head_dim] (f16)
 // out: [n_q][n_head][head_dim]
 // scratch: n_head * (pos0 + n_q) floats.
+// wide: the batch belongs to a prompt of at least EK_ATTENTION_WIDE_BATCH tokens, evaluated
+// entirely in f32; otherwise the query and the running sum of values are kept in f16, as the
+// reference engine does for decode steps and short prompts.
+#define EK_ATTENTION_WIDE_BATCH 64
 void ek_attention(ek_pool *pool, const float *q, const ek_fp16 *k, const ek_fp16 *v, float *out,
                   int64_t n_q, int64_t pos0, int64_t n_head, int64_t n_head_kv, int64_t head_dim,
-                  float scale, float *scratch);
+                  float scale, float *scratch, bool wide);
 
 #ifdef __cplusplus
 }

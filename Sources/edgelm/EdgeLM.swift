@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct EdgeLM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edgelm",
+        abstract: "Run small open-weight language models on this machine.",
+        subcommands: [RunCommand.self, TokenizeCommand.self, PerplexityCommand.self])
+}
