@@ -13,8 +13,8 @@ export EDGELM_MODELS
 DEFAULT_MODEL := qwen2.5-coder-0.5b-instruct
 PROMPT       ?= Write a Swift function that reverses a string
 
-# Debian packages the build and the tests use.
-APT_PACKAGES := python3 python3-pip ca-certificates
+# Debian packages the build and the tests use (installed only when absent).
+APT_PACKAGES := ca-certificates
 
 .PHONY: all setup models build test run clean help
 
@@ -27,7 +27,8 @@ help:
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if ! python3 -m pip --version >/dev/null 2>&1; then missing="$$missing python3-pip"; fi; \
+	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
+	python3 -m pip --version >/dev/null 2>&1 || missing="$$missing python3-pip"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -62,13 +62,6 @@ static inline int ek_nearest_int(float f) {
     return (int)(ek_gen_bits(v) & 0x007fffffu) - 0x00400000;
 }
 
-// C roundf (half away from zero) without a libm call, exact for |f| < 2^23.
-static inline float ek_roundf(float f) {
-    const float t = (float)(int32_t)f;
-    const float frac = f - t;   // exact
-    return t + (frac >= 0.5f ? 1.0f : 0.0f) - (frac <= -0.5f ? 1.0f : 0.0f);
-}
-
 // ---- float types (float_types.c) -----------------------------------------------------------
 
 void ek_dequantize_row_f32_generic(const void *restrict src, float *restrict dst, int64_t n);
