@@ -30,8 +30,9 @@ struct NaiveReference {
         return out
     }
 
-    /// Logits after each token of `tokens`.
-    func logits(_ tokens: [Int32]) -> [[Double]] {
+    /// Logits after each token of `tokens`; positions below `wideUntil` were evaluated as part of a
+    /// long prompt (f32 attention), the rest as short batches.
+    func logits(_ tokens: [Int32], wideUntil: Int = 0) -> [[Double]] {
         let d = m.headDim, group = m.heads / m.kvHeads
         var keys = [[[[Double]]]](repeating: [], count: m.layers)    // layer, pos, head, dim
         var values = [[[[Double]]]](repeating: [], count: m.layers)
@@ -63,13 +64,16 @@ struct NaiveReference {
                 keys[l].append(kh.map { $0.map { Double(Float16(Float($0))) } })
                 values[l].append(vh.map { $0.map { Double(Float16(Float($0))) } })
                 var attn = [Double]()
-                for head in 0..<m.heads {
+                for head in 0..<m.heads where pos < wideUntil {
                     let kvh = head / group
                     var scores = (0...pos).map { t in zip(qh[head], keys[l][t][kvh]).reduce(0) { $0 + $1.0 * $1.1 } / Double(d).squareRoot() }
                     let mx = scores.max()!
                     scores = scores.map { exp($0 - mx) }
                     let sum = scores.reduce(0, +)
                     attn += (0..<d).map { c in (0...pos).reduce(0) { $0 + scores[$1] / sum * values[l][$1][kvh][c] } }
+                }
+                for head in 0..<m.heads where pos >= wideUntil {
+                    attn += shortBatchAttention(query: qh[head], keys: keys[l].map { $0[head / group] }, values: values[l].map { $0[head / group] })
                 }
                 let o = matvec(p + "attn_output.weight", attn, rows: m.embd)
                 x = zip(x, o).map(+)
@@ -83,5 +87,28 @@ struct NaiveReference {
             result.append(matvec(m.tied ? "token_embd.weight" : "output.weight", final, rows: m.vocab))
         }
         return result
+    }
+
+    /// Attention as the engine defines it for short batches (the reference engine's decode path):
+    /// the query rounded to f16, an online softmax, and the running sum of values rounded to f16
+    /// after every step.
+    func shortBatchAttention(query: [Double], keys: [[Double]], values: [[Double]]) -> [Double] {
+        func h(_ x: Double) -> Double { Double(Float16(Float(x))) }
+        let q = query.map(h), scale = 1 / Double(m.headDim).squareRoot()
+        var acc = [Double](repeating: 0, count: m.headDim), maxScore = -Double.infinity, sum = 0.0
+        for (k, v) in zip(keys, values) {
+            let s = zip(q, k).reduce(0) { $0 + $1.0 * $1.1 } * scale
+            var ms = 1.0, vs = 1.0
+            if s > maxScore {
+                ms = exp(maxScore - s)
+                maxScore = s
+                acc = acc.map { h($0 * ms) }
+            } else {
+                vs = exp(s - maxScore)
+            }
+            acc = zip(acc, v).map { h($0 + $1 * vs) }
+            sum = sum * ms + vs
+        }
+        return acc.map { $0 / sum }
     }
 }

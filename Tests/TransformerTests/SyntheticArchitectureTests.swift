@@ -32,6 +32,28 @@ final class SyntheticArchitectureTests: XCTestCase {
     }
 
     func testLlama() throws { try check("llama") }
+
+    /// A prompt of 64 tokens or more takes the f32 attention path, in batches of any size.
+    func testLongPromptUsesF32Attention() throws {
+        for arch in ["llama", "qwen2"] {
+            let synthetic = SyntheticModel(architecture: arch)
+            let model = try Model(path: synthetic.write(), threads: 2, context: 128, batchSize: 32)
+            let prompt = (0..<70).map { Int32(($0 * 37 + 11) % synthetic.vocab) }
+            let expected = NaiveReference(m: synthetic).logits(prompt + [5], wideUntil: prompt.count)
+            let cache = try model.makeCache()
+            var worst = 0.0
+            try model.forward(prompt, cache: cache, outputs: .all) { i, logits in
+                for (j, e) in expected[i].enumerated() {
+                    worst = max(worst, abs(Double(logits[j]) - e))
+                    XCTAssertEqual(Double(logits[j]), e, accuracy: 2e-3 * max(1, abs(e)), "\(arch) token \(i) logit \(j)")
+                }
+            }
+            try model.forward([5], cache: cache) { _, logits in
+                for (j, e) in expected[70].enumerated() { XCTAssertEqual(Double(logits[j]), e, accuracy: 2e-3 * max(1, abs(e)), "\(arch) decode logit \(j)") }
+            }
+            print("\(arch), 70-token prompt: largest logit difference from the reference \(worst)")
+        }
+    }
     func testLlamaTiedEmbeddings() throws { try check("llama", tied: true) }
     func testQwen2() throws { try check("qwen2") }
     func testQwen3() throws { try check("qwen3") }
