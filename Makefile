@@ -44,7 +44,13 @@ build: setup
 
 test: models
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	$(SWIFT) test $(SWIFT_FLAGS) --skip-build
+	@set -o pipefail; $(SWIFT) test $(SWIFT_FLAGS) --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$$?; \
+	line=$$(grep -E '^[[:space:]]*Executed [0-9]+ tests?, with' .build/test.log | tail -1); \
+	total=$$(echo "$$line" | sed -E 's/^[[:space:]]*Executed ([0-9]+) tests?.*/\1/'); \
+	failed=$$(echo "$$line" | sed -E 's/.* ([0-9]+) failures?.*/\1/'); \
+	skipped=$$(echo "$$line" | grep -oE '[0-9]+ tests? skipped' | grep -oE '^[0-9]+' || echo 0); \
+	echo "tests: $$((total - failed - skipped)) passed, $$failed failed, $$skipped skipped"; \
+	exit $$status
 
 run: build
 	python3 Models/fetch.py --default
