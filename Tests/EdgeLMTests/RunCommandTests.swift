@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 import TestSupport
 
@@ -96,5 +97,41 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr.components(separatedBy: "> ").count - 1, 3, "two turns, then the prompt that meets end of input: \(r.stderr)")
         XCTAssertGreaterThanOrEqual(r.stdout.split(separator: "\n", omittingEmptySubsequences: false).count, 2)
+    }
+}
+
+/// Ctrl-C stops the generation cleanly: the text so far stays, the summary says why it ended, exit 0.
+final class InterruptTests: XCTestCase {
+    func testInterruptStopsGenerationCleanly() throws {
+        let (path, reason) = TestPaths.realModel("SmolLM2-135M-Instruct.Q4_1.gguf")
+        guard let path else { throw XCTSkip(reason) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Binary.path("edgelm"))
+        p.arguments = ["run", "--model", path, "--prompt", "1, 2, 3, 4, 5,", "--raw", "--temperature", "0",
+                       "--max-tokens", "8000", "--ctx", "8192"]
+        let output = Pipe(), errors = Pipe()
+        p.standardOutput = output
+        p.standardError = errors
+        p.standardInput = FileHandle.nullDevice
+        // Collect output on another thread: reads block, and the test must keep its own deadline.
+        let streamed = Mutex(Data())
+        let reader = Thread {
+            while true {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                streamed.withLock { $0 += chunk }
+            }
+        }
+        try p.run()
+        reader.start()
+        let deadline = Date().addingTimeInterval(120)
+        while streamed.withLock({ $0.count }) < 100, p.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertTrue(p.isRunning, "the generation was still running when interrupted")
+        kill(p.processIdentifier, SIGINT)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, stderr)
+        XCTAssertTrue(stderr.contains("cancelled]"), stderr)
+        XCTAssertGreaterThanOrEqual(streamed.withLock { $0.count }, 100)
     }
 }
