@@ -43,22 +43,32 @@ struct ByteKeyTable: Sendable {
 
     @discardableResult
     mutating func insert(_ k: UnsafeBufferPointer<UInt8>, value: Int32) -> Int32? {
-        let h = Self.hash(k)
-        let tag = h & 0xFFFF_FFFF_0000_0000
-        var slot = Int(truncatingIfNeeded: h) & mask
-        while slots[slot] != 0 {
-            let s = slots[slot]
-            if s & 0xFFFF_FFFF_0000_0000 == tag {
-                let e = Int(s & 0xFFFF_FFFF) - 1
-                if equal(e, k) { return values[e] }
-            }
-            slot = (slot + 1) & mask
-        }
+        let (slot, tag, entry) = probe(k)
+        if let entry { return values[entry] }
         slots[slot] = tag | UInt64(values.count + 1)
         spans.append(UInt64(arena.count) << 32 | UInt64(k.count))
         values.append(value)
         arena.append(contentsOf: k)
         return nil
+    }
+
+    /// Linear probing from the key's hash: the entry holding `k`, or the empty slot where it belongs.
+    @inline(__always)
+    private func probe(_ k: UnsafeBufferPointer<UInt8>) -> (slot: Int, tag: UInt64, entry: Int?) {
+        let h = Self.hash(k)
+        let tag = h & 0xFFFF_FFFF_0000_0000
+        return slots.withUnsafeBufferPointer { slots in
+            var slot = Int(truncatingIfNeeded: h) & mask
+            while slots[slot] != 0 {
+                let s = slots[slot]
+                if s & 0xFFFF_FFFF_0000_0000 == tag {
+                    let e = Int(s & 0xFFFF_FFFF) - 1
+                    if equal(e, k) { return (slot, tag, e) }
+                }
+                slot = (slot + 1) & mask
+            }
+            return (slot, tag, nil)
+        }
     }
 
     @inline(__always)
@@ -73,20 +83,7 @@ struct ByteKeyTable: Sendable {
     }
 
     func lookup(_ k: UnsafeBufferPointer<UInt8>) -> Int32? {
-        let h = Self.hash(k)
-        let tag = h & 0xFFFF_FFFF_0000_0000
-        return slots.withUnsafeBufferPointer { slots in
-            var slot = Int(truncatingIfNeeded: h) & mask
-            while slots[slot] != 0 {
-                let s = slots[slot]
-                if s & 0xFFFF_FFFF_0000_0000 == tag {
-                    let e = Int(s & 0xFFFF_FFFF) - 1
-                    if equal(e, k) { return values[e] }
-                }
-                slot = (slot + 1) & mask
-            }
-            return nil
-        }
+        probe(k).entry.map { values[$0] }
     }
 
     func lookup(_ key: [UInt8]) -> Int32? {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Generation
+import Kernels
 import Tokenizer
 import Transformer
 
@@ -125,14 +126,9 @@ struct RunCommand: ParsableCommand {
                              generation_ms: result.generationSeconds * 1000, generation_tokens_per_second: result.generationTokensPerSecond),
             memory: Memory(kv_cache_bytes: cache.byteCount, rss_anon_bytes: ProcessMemory.residentAnonymous,
                            rss_file_bytes: ProcessMemory.residentFile, peak_rss_bytes: ProcessMemory.peakResident),
-            threads: loaded.model.pool.threads, kernels: KernelSetName.current)
+            threads: loaded.model.pool.threads, kernels: KernelSet.selected.rawValue)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         print(String(decoding: try encoder.encode(out), as: UTF8.self))
     }
-}
-
-import Kernels
-enum KernelSetName {
-    static var current: String { KernelSet.selected.rawValue }
 }

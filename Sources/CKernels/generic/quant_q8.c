@@ -35,28 +35,34 @@ static inline float ek_block_amax(const float *restrict x, int n) {
     return amax;
 }
 
+// One 32-element block: d = amax/127, values times 127/amax rounded half to even. Returns the
+// sum of the quantized values (Q8_1 stores it scaled).
+static inline int32_t ek_quantize_block_q8(const float *restrict src, int8_t *restrict qs, float *restrict d) {
+    const float amax = ek_block_amax(src, 32);
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    int32_t sum = 0;
+    for (int j = 0; j < 32; ++j) {
+        qs[j] = (int8_t)ek_nearest_int(src[j] * id);
+        sum += qs[j];
+    }
+    *d = amax / 127.0f;
+    return sum;
+}
+
 void ek_quantize_row_q8_0_generic(const float *restrict src, void *restrict dst, int64_t n) {
     ek_block_q8_0 *restrict y = dst;
     for (int64_t b = 0; b < n / EK_QK8_0; ++b, src += EK_QK8_0) {
-        const float amax = ek_block_amax(src, EK_QK8_0);
-        const float d = amax / 127.0f;
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        float d;
+        ek_quantize_block_q8(src, y[b].qs, &d);
         y[b].d = ek_f2h(d);
-        for (int j = 0; j < EK_QK8_0; ++j) y[b].qs[j] = (int8_t)ek_nearest_int(src[j] * id);
     }
 }
 
 void ek_quantize_row_q8_1_generic(const float *restrict src, void *restrict dst, int64_t n) {
     ek_block_q8_1 *restrict y = dst;
     for (int64_t b = 0; b < n / EK_QK8_1; ++b, src += EK_QK8_1) {
-        const float amax = ek_block_amax(src, EK_QK8_1);
-        const float d = amax / 127.0f;
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        int32_t sum = 0;
-        for (int j = 0; j < EK_QK8_1; ++j) {
-            y[b].qs[j] = (int8_t)ek_nearest_int(src[j] * id);
-            sum += y[b].qs[j];
-        }
+        float d;
+        const int32_t sum = ek_quantize_block_q8(src, y[b].qs, &d);
         y[b].d = ek_f2h(d);
         y[b].s = ek_f2h((float)sum * d);
     }
