@@ -13,10 +13,17 @@ export EDGELM_MODELS
 DEFAULT_MODEL := qwen2.5-coder-0.5b-instruct
 PROMPT       ?= Write a Swift function that reverses a string
 
-# Debian packages the build and the tests use (installed only when absent).
-APT_PACKAGES := ca-certificates
+# Debian packages the build and the tests use (installed only when absent): the aarch64 cross
+# compiler and user-mode emulator check the NEON kernels on this x86 machine.
+APT_PACKAGES := ca-certificates gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 
-.PHONY: all setup models build test run clean help
+# The C kernel harness (Tests/KernelHarness) compares every kernel variant with the scalar twins.
+KERNEL_SRC   := $(wildcard Sources/CKernels/*.c Sources/CKernels/*/*.c) Tests/KernelHarness/harness.c
+KERNEL_HDR   := $(wildcard Sources/CKernels/*.h Sources/CKernels/*/*.h Sources/CKernels/include/*.h)
+HARNESS_FLAGS := -std=gnu11 -O2 -fno-math-errno -ffp-contract=off -Wall -Wextra -Wno-unused-parameter -Wno-unknown-pragmas \
+                 -ISources/CKernels/include
+
+.PHONY: all setup models build test run clean help kernels-native kernels-arm
 
 all: build
 
@@ -42,7 +49,20 @@ models: setup
 build: setup
 	$(SWIFT) build $(SWIFT_FLAGS)
 
-test: models
+# Native: every variant this CPU has. aarch64 under qemu: the default CPU model has dotprod and
+# i8mm; a Cortex-A53 has neither, so the dispatcher must fall back to the plain NEON kernels.
+kernels-native: setup
+	@mkdir -p .build
+	$(CC) $(HARNESS_FLAGS) -o .build/kernel-harness $(KERNEL_SRC) -lpthread -lm
+	.build/kernel-harness
+
+kernels-arm: setup
+	@mkdir -p .build
+	aarch64-linux-gnu-gcc $(HARNESS_FLAGS) -march=armv8-a -static -o .build/kernel-harness-aarch64 $(KERNEL_SRC) -lpthread -lm
+	qemu-aarch64 .build/kernel-harness-aarch64 --expect neon+dotprod
+	qemu-aarch64 -cpu cortex-a53 .build/kernel-harness-aarch64 --expect neon
+
+test: models kernels-native kernels-arm
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	@set -o pipefail; $(SWIFT) test $(SWIFT_FLAGS) --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$$?; \
 	line=$$(grep -E '^[[:space:]]*Executed [0-9]+ tests?, with' .build/test.log | tail -1); \

@@ -6,8 +6,7 @@
 //   rounded to f16, scores are f16·f16 dot products, and the weighted sum of values runs as an
 //   online softmax whose accumulator is rounded to f16 after every step;
 // - wide batches: scores, softmax and the weighted sum are all f32.
-#include "ckernels.h"
-#include "half.h"
+#include "dispatch.h"
 #include <math.h>
 
 typedef struct {
@@ -22,6 +21,7 @@ typedef struct {
 // Scores then a full softmax, all in f32.
 static void attention_head_f32(void *ctx, int h, int n_tasks) {
     const attention_job *j = ctx;
+    const ek_op_kernels *ops = ek_ops();
     const int64_t kvh = h / (j->n_head / j->n_head_kv);
     const int64_t d = j->head_dim, kv_stride = j->n_head_kv * d;
     float *scores = j->scratch + (int64_t)h * (j->pos0 + j->n_q);
@@ -29,19 +29,12 @@ static void attention_head_f32(void *ctx, int h, int n_tasks) {
         const float *q = j->q + (i * j->n_head + h) * d;
         const int64_t n_kv = j->pos0 + i + 1;
         for (int64_t t = 0; t < n_kv; t++) {
-            const ek_fp16 *k = j->k + t * kv_stride + kvh * d;
-            float s = 0.0f;
-            for (int64_t c = 0; c < d; c++) s += q[c] * ek_half_to_float(k[c]);
-            scores[t] = s * j->scale;
+            scores[t] = ops->dot_f32_f16(d, q, j->k + t * kv_stride + kvh * d) * j->scale;
         }
         ek_softmax(scores, n_kv);
         float *o = j->out + (i * j->n_head + h) * d;
         for (int64_t c = 0; c < d; c++) o[c] = 0.0f;
-        for (int64_t t = 0; t < n_kv; t++) {
-            const ek_fp16 *v = j->v + t * kv_stride + kvh * d;
-            const float p = scores[t];
-            for (int64_t c = 0; c < d; c++) o[c] += p * ek_half_to_float(v[c]);
-        }
+        for (int64_t t = 0; t < n_kv; t++) ops->mad_f32_f16(d, o, j->v + t * kv_stride + kvh * d, scores[t]);
     }
 }
 
@@ -49,34 +42,33 @@ static void attention_head_f32(void *ctx, int h, int n_tasks) {
 static void attention_head_f16(void *ctx, int h, int n_tasks) {
     enum { MAX_HEAD_DIM = 1024 };
     const attention_job *j = ctx;
+    const ek_op_kernels *ops = ek_ops();
     const int64_t kvh = h / (j->n_head / j->n_head_kv);
     const int64_t d = j->head_dim, kv_stride = j->n_head_kv * d;
     ek_fp16 q16[MAX_HEAD_DIM], acc[MAX_HEAD_DIM];
     for (int64_t i = 0; i < j->n_q; i++) {
         const float *q = j->q + (i * j->n_head + h) * d;
-        for (int64_t c = 0; c < d; c++) { q16[c] = ek_float_to_half(q[c]); acc[c] = 0; }
+        ops->f32_to_f16(q, q16, d);
+        for (int64_t c = 0; c < d; c++) acc[c] = 0;
         const int64_t n_kv = j->pos0 + i + 1;
         float m = -INFINITY, sum = 0.0f;
         for (int64_t t = 0; t < n_kv; t++) {
-            const ek_fp16 *k = j->k + t * kv_stride + kvh * d;
-            float s = 0.0f;
-            for (int64_t c = 0; c < d; c++) s += ek_half_to_float(q16[c]) * ek_half_to_float(k[c]);
-            s *= j->scale;
+            const float s = ops->dot_f16(d, q16, j->k + t * kv_stride + kvh * d) * j->scale;
             float ms = 1.0f, vs = 1.0f;
             if (s > m) {
                 ms = expf(m - s);  // 0 on the first step
                 m = s;
-                for (int64_t c = 0; c < d; c++) acc[c] = ek_float_to_half(ek_half_to_float(acc[c]) * ms);
+                ops->scale_f16(d, acc, ms);
             } else {
                 vs = expf(s - m);
             }
-            const ek_fp16 *v = j->v + t * kv_stride + kvh * d;
-            for (int64_t c = 0; c < d; c++) acc[c] = ek_float_to_half(ek_half_to_float(acc[c]) + ek_half_to_float(v[c]) * vs);
+            ops->mad_f16(d, acc, j->v + t * kv_stride + kvh * d, vs);
             sum = sum * ms + vs;
         }
         const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
         float *o = j->out + (i * j->n_head + h) * d;
-        for (int64_t c = 0; c < d; c++) o[c] = ek_half_to_float(acc[c]) * inv;
+        ops->f16_to_f32(acc, o, d);
+        ops->scale(o, inv, d);
     }
 }
 

@@ -1,4 +1,4 @@
-// Internal: the traits tables behind ek_traits().
+// Internal: the kernel tables behind ek_traits() and the element-wise ops, one per variant.
 #ifndef EDGELM_CKERNELS_DISPATCH_H
 #define EDGELM_CKERNELS_DISPATCH_H
 
@@ -7,7 +7,57 @@
 // Scalar traits indexed by type id; entries with name == NULL are unknown types.
 extern const ek_type_traits ek_generic_table[EK_TYPE_LIMIT];
 
-// The table of the selected variant (same indexing as ek_generic_table).
+// Inner loops of the element-wise ops and of attention. Each variant overrides what it speeds up;
+// the public ek_* functions in ops.c / attention.c call through the selected table.
+typedef struct {
+    // sum of x[i]^2 (the reference engine accumulates it in double)
+    double (*sum_squares)(const float *x, int64_t n);
+    // y = x * scale * w   (w may be NULL: y = x * scale)
+    void (*scale_mul)(const float *x, float scale, const float *w, float *y, int64_t n);
+    // x[i] = exp(x[i] - max); returns the sum in double
+    double (*exp_shift_sum)(float *x, int64_t n, float max);
+    float (*max)(const float *x, int64_t n);
+    void (*scale)(float *x, float s, int64_t n);
+    // out = silu(gate) * up
+    void (*silu_mul)(const float *gate, const float *up, float *out, int64_t n);
+    void (*add)(const float *a, const float *b, float *out, int64_t n);
+    // Rotates `pairs` pairs of every head: (v[a], v[b]) by (cs[i], sn[i]), with a = i, b = i + pairs
+    // (neox) or a = 2i, b = 2i + 1.
+    void (*rope)(float *x, int64_t n_heads, int64_t head_dim, int64_t pairs, const float *cs, const float *sn, bool neox);
+    // Attention: f16·f16 and f32·f16 dot products, f16 accumulator updates, f32 += p * f16.
+    float (*dot_f16)(int64_t n, const ek_fp16 *a, const ek_fp16 *b);
+    float (*dot_f32_f16)(int64_t n, const float *a, const ek_fp16 *b);
+    void (*scale_f16)(int64_t n, ek_fp16 *acc, float s);                       // acc = f16(acc * s)
+    void (*mad_f16)(int64_t n, ek_fp16 *acc, const ek_fp16 *v, float s);        // acc = f16(acc + v * s)
+    void (*mad_f32_f16)(int64_t n, float *acc, const ek_fp16 *v, float s);      // acc += v * s
+    void (*f32_to_f16)(const float *x, ek_fp16 *y, int64_t n);
+    void (*f16_to_f32)(const ek_fp16 *x, float *y, int64_t n);
+} ek_op_kernels;
+
+// The scalar op kernels (ops.c).
+extern const ek_op_kernels ek_generic_ops;
+
+// A variant's patch overrides entries of the copies of the generic tables it is given and returns
+// a label naming the instruction sets it chose (e.g. "neon+dotprod").
+typedef const char *(*ek_patch_fn)(ek_type_traits *types, ek_op_kernels *ops);
+
+#if defined(__x86_64__)
+bool ek_cpu_has_avx2(void);     // AVX2 + FMA + F16C, OS saves YMM state
+bool ek_cpu_has_avx512(void);   // AVX-512 F, BW, VL, VNNI, OS saves ZMM state
+const char *ek_patch_avx2(ek_type_traits *types, ek_op_kernels *ops);
+const char *ek_patch_avx512(ek_type_traits *types, ek_op_kernels *ops);
+#endif
+#if defined(__aarch64__)
+bool ek_cpu_has_neon(void);
+bool ek_cpu_has_dotprod(void);  // SDOT/UDOT (ARMv8.2 dotprod)
+bool ek_cpu_has_i8mm(void);     // SMMLA (ARMv8.6 i8mm)
+const char *ek_patch_neon(ek_type_traits *types, ek_op_kernels *ops);
+#endif
+
+// The tables of the selected variant.
 const ek_type_traits *ek_dispatch_table(void);
+const ek_op_kernels *ek_ops(void);
+// The op kernels of variant `v` (the scalar ones if the CPU lacks it).
+const ek_op_kernels *ek_ops_variant(ek_variant v);
 
 #endif

@@ -1,14 +1,120 @@
-// Element-wise ops of the transformer, scalar. Accumulations that decide numerics (the RMS of a
-// row, the softmax denominator) are taken in double, as the reference engine does.
-#include "ckernels.h"
+// Element-wise ops of the transformer. The public functions call the selected variant's inner
+// loops; the scalar twins below are the reference. Accumulations that decide numerics (the RMS
+// of a row, the softmax denominator) are taken in double, as the reference engine does.
+#include "dispatch.h"
+#include "half.h"
 #include <math.h>
 
-void ek_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps) {
+// ---- scalar twins -------------------------------------------------------------------------
+
+static double sum_squares_generic(const float *x, int64_t n) {
     double sum = 0.0;
     for (int64_t i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
-    const float scale = 1.0f / sqrtf((float)(sum / (double)n) + eps);
+    return sum;
+}
+
+static void scale_mul_generic(const float *x, float scale, const float *w, float *y, int64_t n) {
     if (w) for (int64_t i = 0; i < n; i++) y[i] = x[i] * scale * w[i];
     else for (int64_t i = 0; i < n; i++) y[i] = x[i] * scale;
+}
+
+static double exp_shift_sum_generic(float *x, int64_t n, float max) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) { x[i] = expf(x[i] - max); sum += (double)x[i]; }
+    return sum;
+}
+
+static float max_generic(const float *x, int64_t n) {
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++) if (x[i] > max) max = x[i];
+    return max;
+}
+
+static void scale_generic(float *x, float s, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] *= s;
+}
+
+static void silu_mul_generic(const float *gate, const float *up, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const float g = gate[i];
+        out[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+static void add_generic(const float *a, const float *b, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+static void rope_generic(float *x, int64_t n_heads, int64_t head_dim, int64_t pairs, const float *cs, const float *sn, bool neox) {
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *v = x + h * head_dim;
+        for (int64_t i = 0; i < pairs; i++) {
+            const int64_t a = neox ? i : 2 * i;
+            const int64_t b = neox ? i + pairs : 2 * i + 1;
+            const float x0 = v[a], x1 = v[b];
+            v[a] = x0 * cs[i] - x1 * sn[i];
+            v[b] = x0 * sn[i] + x1 * cs[i];
+        }
+    }
+}
+
+static float dot_f16_generic(int64_t n, const ek_fp16 *a, const ek_fp16 *b) {
+    float s = 0.0f;
+    for (int64_t c = 0; c < n; c++) s += ek_half_to_float(a[c]) * ek_half_to_float(b[c]);
+    return s;
+}
+
+static float dot_f32_f16_generic(int64_t n, const float *a, const ek_fp16 *b) {
+    float s = 0.0f;
+    for (int64_t c = 0; c < n; c++) s += a[c] * ek_half_to_float(b[c]);
+    return s;
+}
+
+static void scale_f16_generic(int64_t n, ek_fp16 *acc, float s) {
+    for (int64_t c = 0; c < n; c++) acc[c] = ek_float_to_half(ek_half_to_float(acc[c]) * s);
+}
+
+static void mad_f16_generic(int64_t n, ek_fp16 *acc, const ek_fp16 *v, float s) {
+    for (int64_t c = 0; c < n; c++) acc[c] = ek_float_to_half(ek_half_to_float(acc[c]) + ek_half_to_float(v[c]) * s);
+}
+
+static void mad_f32_f16_generic(int64_t n, float *acc, const ek_fp16 *v, float s) {
+    for (int64_t c = 0; c < n; c++) acc[c] += s * ek_half_to_float(v[c]);
+}
+
+static void f32_to_f16_generic(const float *x, ek_fp16 *y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = ek_float_to_half(x[i]);
+}
+
+static void f16_to_f32_generic(const ek_fp16 *x, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = ek_half_to_float(x[i]);
+}
+
+const ek_op_kernels ek_generic_ops = {
+    .sum_squares = sum_squares_generic,
+    .scale_mul = scale_mul_generic,
+    .exp_shift_sum = exp_shift_sum_generic,
+    .max = max_generic,
+    .scale = scale_generic,
+    .silu_mul = silu_mul_generic,
+    .add = add_generic,
+    .rope = rope_generic,
+    .dot_f16 = dot_f16_generic,
+    .dot_f32_f16 = dot_f32_f16_generic,
+    .scale_f16 = scale_f16_generic,
+    .mad_f16 = mad_f16_generic,
+    .mad_f32_f16 = mad_f32_f16_generic,
+    .f32_to_f16 = f32_to_f16_generic,
+    .f16_to_f32 = f16_to_f32_generic,
+};
+
+// ---- public ops ---------------------------------------------------------------------------
+
+void ek_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps) {
+    const ek_op_kernels *k = ek_ops();
+    const double sum = k->sum_squares(x, n);
+    const float scale = 1.0f / sqrtf((float)(sum / (double)n) + eps);
+    k->scale_mul(x, scale, w, y, n);
 }
 
 void ek_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t rot_dim, int64_t pos, float freq_base, bool neox) {
@@ -24,37 +130,22 @@ void ek_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t rot_dim, int64
         sn[i] = sinf(theta);
         theta *= theta_scale;
     }
-    for (int64_t h = 0; h < n_heads; h++) {
-        float *v = x + h * head_dim;
-        for (int64_t i = 0; i < pairs; i++) {
-            const int64_t a = neox ? i : 2 * i;
-            const int64_t b = neox ? i + rot_dim / 2 : 2 * i + 1;
-            const float x0 = v[a], x1 = v[b];
-            v[a] = x0 * cs[i] - x1 * sn[i];
-            v[b] = x0 * sn[i] + x1 * cs[i];
-        }
-    }
+    ek_ops()->rope(x, n_heads, head_dim, pairs, cs, sn, neox);
 }
 
 void ek_softmax(float *x, int64_t n) {
-    float max = -INFINITY;
-    for (int64_t i = 0; i < n; i++) if (x[i] > max) max = x[i];
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) { x[i] = expf(x[i] - max); sum += (double)x[i]; }
-    const float inv = (float)(1.0 / sum);
-    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+    const ek_op_kernels *k = ek_ops();
+    const double sum = k->exp_shift_sum(x, n, k->max(x, n));
+    k->scale(x, (float)(1.0 / sum), n);
 }
 
-void ek_silu_mul(const float *gate, const float *up, float *out, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        const float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
-    }
-}
+void ek_silu_mul(const float *gate, const float *up, float *out, int64_t n) { ek_ops()->silu_mul(gate, up, out, n); }
 
-void ek_add(const float *a, const float *b, float *out, int64_t n) {
-    for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
-}
+void ek_add(const float *a, const float *b, float *out, int64_t n) { ek_ops()->add(a, b, out, n); }
+
+void ek_fp32_to_fp16_row(const float *x, ek_fp16 *y, int64_t n) { ek_ops()->f32_to_f16(x, y, n); }
+
+void ek_fp16_to_fp32_row(const ek_fp16 *x, float *y, int64_t n) { ek_ops()->f16_to_f32(x, y, n); }
 
 int64_t ek_argmax(const float *x, int64_t n) {
     int64_t best = 0;

@@ -97,10 +97,15 @@ typedef enum { EK_VARIANT_SCALAR = 0, EK_VARIANT_AVX2 = 1, EK_VARIANT_AVX512 = 2
 // The variant in use (picked once from the CPU's features, or forced by ek_select_variant).
 ek_variant ek_selected_variant(void);
 const char *ek_variant_name(ek_variant v);
+// The variant's name with the optional extensions its kernels use here, e.g. "neon+dotprod".
+const char *ek_variant_label(ek_variant v);
 // True if this CPU can run `v`.
 bool ek_variant_supported(ek_variant v);
 // Forces a variant; returns false (and changes nothing) if the CPU lacks it.
 bool ek_select_variant(ek_variant v);
+// Traits of `type` in variant `v` whatever variant is selected; NULL if the CPU lacks `v` or the
+// type is unknown (for comparing variants with each other).
+const ek_type_traits *ek_traits_variant(ek_variant v, int type);
 
 // ---------------------------------------------------------------------------------------------
 // Worker pool: persistent threads; a job is split into `n_tasks` calls of fn(ctx, task, n_tasks).

@@ -1,0 +1,384 @@
+// Checks every SIMD kernel variant this CPU supports against the scalar twins: the activation
+// quantizers byte for byte, every type's dot product and the batched matmul within named
+// tolerances, and the op kernels. Built from the CKernels sources alone so that it also runs
+// cross-compiled under an emulator (see the Makefile's `kernels-arm` target).
+//
+//   harness [--expect VARIANT_LABEL]   exit status 0 when every check passes
+//   harness --bench [TYPE...]           weight bytes/s of each variant's vec_dot over a 64 MiB matrix
+#include "../../Sources/CKernels/dispatch.h"
+#include <math.h>
+#include <time.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// Named tolerances. Integer-dot types differ from their scalar twins only in the order of f32
+// sums of per-block products, so the error is bounded by a few ulps of the sum of magnitudes.
+#define TOL_QUANT_DOT 2e-6     // |variant - scalar| / sum |w_i * x_i|, integer-dot types
+#define TOL_FLOAT_DOT 2e-6     // same, f32/f16/bf16 rows (f32 accumulation in another order)
+#define TOL_OP_REL 4e-6        // element-wise ops, relative to max(1, |reference|)
+#define TOL_EXP_REL 2e-6       // exp-based ops (vector exp vs libm) relative per element
+
+static int failures, checks;
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#include <stdarg.h>
+static void fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("FAIL ", stdout);
+    vprintf(fmt, ap);
+    fputc('\n', stdout);
+    va_end(ap);
+    if (++failures > 50) { puts("too many failures"); exit(1); }
+}
+
+// ---- deterministic random data -------------------------------------------------------------
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void) {
+    rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
+    return rng_state;
+}
+static float rnd_unit(void) { return (float)(rnd() >> 40) / (float)(1u << 24); }   // [0, 1)
+static float rnd_sym(void) { return 2.0f * rnd_unit() - 1.0f; }                    // [-1, 1)
+// Activation-like values: mostly small, with a few large outliers per row.
+static float rnd_activation(void) { return (rnd() % 97 == 0 ? 8.0f : 1.0f) * rnd_sym(); }
+
+// Byte offsets of the f16 scale fields in each block, so random blocks carry sane scales.
+typedef struct { int type; int offsets[2]; int count; } scale_fields;
+static const scale_fields fields[] = {
+    { EK_Q4_0, { 0 }, 1 }, { EK_Q4_1, { 0, 2 }, 2 }, { EK_Q5_0, { 0 }, 1 }, { EK_Q5_1, { 0, 2 }, 2 },
+    { EK_Q8_0, { 0 }, 1 }, { EK_Q2_K, { 80, 82 }, 2 }, { EK_Q3_K, { 108 }, 1 }, { EK_Q4_K, { 0, 2 }, 2 },
+    { EK_Q5_K, { 0, 2 }, 2 }, { EK_Q6_K, { 208 }, 1 },
+};
+
+static void random_weights(int type, uint8_t *dst, int64_t n) {
+    const ek_type_traits *t = ek_traits_generic(type);
+    const size_t bytes = ek_row_size(type, n);
+    if (type == EK_F32) { for (int64_t i = 0; i < n; i++) ((float *)dst)[i] = rnd_sym(); return; }
+    if (type == EK_F16) { for (int64_t i = 0; i < n; i++) ((ek_fp16 *)dst)[i] = ek_fp32_to_fp16(rnd_sym()); return; }
+    if (type == EK_BF16) { for (int64_t i = 0; i < n; i++) ((ek_bf16 *)dst)[i] = ek_fp32_to_bf16(rnd_sym()); return; }
+    for (size_t i = 0; i < bytes; i++) dst[i] = (uint8_t)rnd();
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+        if (fields[f].type != type) continue;
+        for (int64_t b = 0; b < n / t->block_size; b++) {
+            for (int k = 0; k < fields[f].count; k++) {
+                const ek_fp16 h = ek_fp32_to_fp16((0.001f + 0.05f * rnd_unit()) * (k == 1 && (rnd() & 1) ? -1.0f : 1.0f));
+                memcpy(dst + (size_t)b * (size_t)t->type_size + (size_t)fields[f].offsets[k], &h, 2);
+            }
+        }
+    }
+}
+
+// Dequantized activations, to bound the dot product's rounding by sum |w_i * x_i|.
+static void activation_values(int type, const uint8_t *q, int64_t n, float *out) {
+    const ek_type_traits *t = ek_traits_generic(type);
+    if (t->to_float) { t->to_float(q, out, n); return; }
+    if (type == EK_Q8_1) {
+        const ek_block_q8_1 *b = (const ek_block_q8_1 *)q;
+        for (int64_t i = 0; i < n; i++) out[i] = ek_fp16_to_fp32(b[i / 32].d) * (float)b[i / 32].qs[i % 32];
+    } else if (type == EK_Q8_K) {
+        const ek_block_q8_K *b = (const ek_block_q8_K *)q;
+        for (int64_t i = 0; i < n; i++) out[i] = b[i / 256].d * (float)b[i / 256].qs[i % 256];
+    }
+}
+
+static double magnitude(int wtype, const uint8_t *w, int xtype, const uint8_t *x, int64_t n, float *wf, float *xf) {
+    ek_traits_generic(wtype)->to_float(w, wf, n);
+    activation_values(xtype, x, n, xf);
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) m += fabs((double)wf[i] * (double)xf[i]);
+    return m > 1e-30 ? m : 1e-30;
+}
+
+// ---- checks --------------------------------------------------------------------------------
+
+static const int weight_types[] = { EK_F32, EK_F16, EK_BF16, EK_Q4_0, EK_Q4_1, EK_Q5_0, EK_Q5_1, EK_Q8_0,
+                                    EK_Q2_K, EK_Q3_K, EK_Q4_K, EK_Q5_K, EK_Q6_K };
+static const int activation_types[] = { EK_F32, EK_F16, EK_BF16, EK_Q8_0, EK_Q8_1, EK_Q8_K };
+
+// Row lengths in blocks: odd counts, around the SIMD widths, and a long row.
+static const int64_t block_counts[] = { 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 128 };
+// Element counts for float types and ops, which have no blocks.
+static const int64_t lengths[] = { 1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 256, 257, 896, 4096 };
+
+#define MAX_N (128 * 256)
+
+static void check_quantizers(ek_variant v) {
+    static float x[MAX_N];
+    static uint8_t a[MAX_N * 4 + 4096], b[MAX_N * 4 + 4096];
+    for (size_t i = 0; i < sizeof activation_types / sizeof activation_types[0]; i++) {
+        const int type = activation_types[i];
+        const ek_type_traits *g = ek_traits_generic(type), *t = ek_traits_variant(v, type);
+        for (size_t c = 0; c < sizeof block_counts / sizeof block_counts[0]; c++) {
+            const int64_t n = block_counts[c] * g->block_size;
+            if (n > MAX_N) continue;
+            for (int64_t k = 0; k < n; k++) x[k] = rnd_activation();
+            if (c == 0) for (int64_t k = 0; k < n && k < 32; k++) x[k] = 0.0f;   // an all-zero block
+            const size_t bytes = ek_row_size(type, n);
+            memset(a, 0xa5, bytes); memset(b, 0x5a, bytes);
+            g->from_float(x, a, n);
+            t->from_float(x, b, n);
+            checks++;
+            if (memcmp(a, b, bytes) != 0) {
+                size_t k = 0;
+                while (a[k] == b[k]) k++;
+                fail("%s quantize %s n=%lld: byte %zu differs (scalar %02x, %s %02x)", ek_variant_name(v), g->name,
+                     (long long)n, k, a[k], ek_variant_name(v), b[k]);
+            }
+        }
+    }
+}
+
+static void check_dots(ek_variant v) {
+    static uint8_t w[MAX_N * 4], xq[MAX_N * 4 + 4096];
+    static float x[MAX_N], wf[MAX_N], xf[MAX_N];
+    for (size_t i = 0; i < sizeof weight_types / sizeof weight_types[0]; i++) {
+        const int type = weight_types[i];
+        const ek_type_traits *g = ek_traits_generic(type), *t = ek_traits_variant(v, type);
+        const int xtype = g->vec_dot_type;
+        const bool flt = type == EK_F32 || type == EK_F16 || type == EK_BF16;
+        double worst = 0;
+        const size_t counts = flt ? sizeof lengths / sizeof lengths[0] : sizeof block_counts / sizeof block_counts[0];
+        for (size_t c = 0; c < counts; c++) {
+            const int64_t n = flt ? lengths[c] : block_counts[c] * g->block_size;
+            if (n > MAX_N) continue;
+            for (int rep = 0; rep < 4; rep++) {
+                random_weights(type, w, n);
+                for (int64_t k = 0; k < n; k++) x[k] = rnd_activation();
+                ek_traits_generic(xtype)->from_float(x, xq, n);
+                const float ref = g->vec_dot(n, w, xq), got = t->vec_dot(n, w, xq);
+                const double m = magnitude(type, w, xtype, xq, n, wf, xf);
+                const double err = fabs((double)ref - (double)got) / m;
+                const double tol = flt ? TOL_FLOAT_DOT : TOL_QUANT_DOT;
+                checks++;
+                if (err > worst) worst = err;
+                if (!(err <= tol)) {
+                    fail("%s vec_dot %s n=%lld: scalar %.9g, %s %.9g (error %.3g of sum|w*x| %.4g, tolerance %.1g)",
+                         ek_variant_name(v), g->name, (long long)n, ref, ek_variant_name(v), got, err, m, tol);
+                }
+            }
+        }
+        printf("  %-7s vec_dot %-5s worst relative error %.2e\n", ek_variant_name(v), g->name, worst);
+    }
+}
+
+static void check_matmul(ek_variant v) {
+    static const int64_t row_counts[] = { 1, 31, 32, 33, 255 };
+    static const int64_t token_counts[] = { 1, 2, 3, 4, 5, 8, 13 };
+    const int64_t cols = 512;
+    ek_pool *pool = ek_pool_create(2);
+    uint8_t *w = malloc(ek_row_size(EK_F32, cols) * 255);
+    uint8_t *xq = malloc(ek_row_size(EK_F32, cols) * 13);
+    float *x = malloc(sizeof(float) * (size_t)cols * 13);
+    float *ya = malloc(sizeof(float) * 255 * 13), *yb = malloc(sizeof(float) * 255 * 13), *bias = malloc(sizeof(float) * 255);
+    float *wf = malloc(sizeof(float) * (size_t)cols), *xf = malloc(sizeof(float) * (size_t)cols);
+    for (size_t i = 0; i < sizeof weight_types / sizeof weight_types[0]; i++) {
+        const int type = weight_types[i];
+        const int xtype = ek_traits_generic(type)->vec_dot_type;
+        const size_t wrow = ek_row_size(type, cols), xrow = ek_row_size(xtype, cols);
+        for (size_t r = 0; r < sizeof row_counts / sizeof row_counts[0]; r++) {
+            for (size_t tk = 0; tk < sizeof token_counts / sizeof token_counts[0]; tk++) {
+                const int64_t rows = row_counts[r], ntok = token_counts[tk];
+                for (int64_t k = 0; k < rows; k++) random_weights(type, w + (size_t)k * wrow, cols);
+                for (int64_t k = 0; k < cols * ntok; k++) x[k] = rnd_activation();
+                for (int64_t k = 0; k < rows; k++) bias[k] = rnd_sym();
+                ek_quantize_rows(xtype, x, cols, ntok, cols, xq, xrow);
+                const bool with_bias = (r + tk) % 2 == 0;
+                ek_select_variant(EK_VARIANT_SCALAR);
+                ek_matmul(pool, type, w, rows, cols, xq, xrow, ntok, ya, rows, with_bias ? bias : NULL);
+                ek_select_variant(v);
+                ek_matmul(pool, type, w, rows, cols, xq, xrow, ntok, yb, rows, with_bias ? bias : NULL);
+                for (int64_t t = 0; t < ntok; t++) {
+                    for (int64_t k = 0; k < rows; k++) {
+                        const double m = magnitude(type, w + (size_t)k * wrow, xtype, xq + (size_t)t * xrow, cols, wf, xf);
+                        const double err = fabs((double)ya[t * rows + k] - (double)yb[t * rows + k]) / m;
+                        checks++;
+                        if (!(err <= 2 * TOL_QUANT_DOT)) {
+                            fail("%s matmul %s rows=%lld tokens=%lld: y[%lld][%lld] scalar %.9g, %s %.9g",
+                                 ek_variant_name(v), ek_traits_generic(type)->name, (long long)rows, (long long)ntok,
+                                 (long long)t, (long long)k, ya[t * rows + k], ek_variant_name(v), yb[t * rows + k]);
+                            t = ntok; break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    ek_pool_destroy(pool);
+    free(w); free(xq); free(x); free(ya); free(yb); free(bias); free(wf); free(xf);
+}
+
+static void compare_rows(const char *what, ek_variant v, int64_t n, const float *ref, const float *got, double tol) {
+    checks++;
+    for (int64_t i = 0; i < n; i++) {
+        const double scale = fabs(ref[i]) > 1.0 ? fabs(ref[i]) : 1.0;
+        if (!(fabs((double)ref[i] - (double)got[i]) <= tol * scale)) {
+            fail("%s %s n=%lld: [%lld] scalar %.9g, %s %.9g", ek_variant_name(v), what, (long long)n, (long long)i,
+                 ref[i], ek_variant_name(v), got[i]);
+            return;
+        }
+    }
+}
+
+static void compare_halves(const char *what, ek_variant v, int64_t n, const ek_fp16 *ref, const ek_fp16 *got) {
+    // One f16 ulp: the f32 values feeding the final rounding may differ in their last bits.
+    checks++;
+    for (int64_t i = 0; i < n; i++) {
+        const int d = (int)ref[i] - (int)got[i];
+        if (d > 1 || d < -1) {
+            fail("%s %s n=%lld: [%lld] scalar %04x (%g), %s %04x (%g)", ek_variant_name(v), what, (long long)n, (long long)i,
+                 ref[i], ek_fp16_to_fp32(ref[i]), ek_variant_name(v), got[i], ek_fp16_to_fp32(got[i]));
+            return;
+        }
+    }
+}
+
+static void check_ops(ek_variant v) {
+    enum { N = 4096 + 64 };
+    static float a[N], b[N], c[N], ra[N], rb[N], ga[N], gb[N], cs[N], sn[N];
+    static ek_fp16 ha[N], hb[N], hr[N], hg[N];
+    const ek_op_kernels *g = &ek_generic_ops, *t = ek_ops_variant(v);
+    for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+        const int64_t n = lengths[li];
+        for (int64_t i = 0; i < n; i++) { a[i] = 4.0f * rnd_activation(); b[i] = rnd_sym(); c[i] = rnd_sym(); }
+        for (int64_t i = 0; i < n; i++) { ha[i] = ek_fp32_to_fp16(a[i]); hb[i] = ek_fp32_to_fp16(b[i]); }
+
+        {   // sums taken in double: relative to the value itself
+            const double r = g->sum_squares(a, n), s = t->sum_squares(a, n);
+            checks++;
+            if (!(fabs(r - s) <= 1e-12 * r)) fail("%s sum_squares n=%lld: %.17g vs %.17g", ek_variant_name(v), (long long)n, r, s);
+        }
+        g->scale_mul(a, 0.37f, b, ra, n); t->scale_mul(a, 0.37f, b, ga, n); compare_rows("scale_mul", v, n, ra, ga, TOL_OP_REL);
+        g->scale_mul(a, 0.37f, NULL, ra, n); t->scale_mul(a, 0.37f, NULL, ga, n); compare_rows("scale_mul(no w)", v, n, ra, ga, TOL_OP_REL);
+        {
+            const float mr = g->max(a, n), mg = t->max(a, n);
+            checks++;
+            if (mr != mg) fail("%s max n=%lld: %g vs %g", ek_variant_name(v), (long long)n, mr, mg);
+            memcpy(ra, a, sizeof(float) * (size_t)n); memcpy(ga, a, sizeof(float) * (size_t)n);
+            const double sr = g->exp_shift_sum(ra, n, mr), sg = t->exp_shift_sum(ga, n, mr);
+            compare_rows("exp_shift_sum values", v, n, ra, ga, TOL_EXP_REL);
+            checks++;
+            if (!(fabs(sr - sg) <= TOL_EXP_REL * sr)) fail("%s exp_shift_sum n=%lld: %.9g vs %.9g", ek_variant_name(v), (long long)n, sr, sg);
+        }
+        memcpy(ra, a, sizeof(float) * (size_t)n); memcpy(ga, a, sizeof(float) * (size_t)n);
+        g->scale(ra, 0.1f, n); t->scale(ga, 0.1f, n); compare_rows("scale", v, n, ra, ga, TOL_OP_REL);
+        g->silu_mul(a, b, ra, n); t->silu_mul(a, b, ga, n); compare_rows("silu_mul", v, n, ra, ga, TOL_EXP_REL);
+        g->add(a, b, ra, n); t->add(a, b, ga, n); compare_rows("add", v, n, ra, ga, 0.0);
+
+        if (n % 2 == 0) {   // rope over heads of n elements, both pair layouts
+            for (int64_t i = 0; i < n / 2; i++) { cs[i] = cosf((float)i * 0.37f); sn[i] = sinf((float)i * 0.37f); }
+            for (int neox = 0; neox < 2; neox++) {
+                memcpy(ra, a, sizeof(float) * (size_t)n); memcpy(ga, a, sizeof(float) * (size_t)n);
+                g->rope(ra, 1, n, n / 2, cs, sn, neox); t->rope(ga, 1, n, n / 2, cs, sn, neox);
+                compare_rows(neox ? "rope(neox)" : "rope", v, n, ra, ga, TOL_OP_REL);
+            }
+        }
+        {
+            double m = 0, m2 = 0;
+            for (int64_t i = 0; i < n; i++) { m += fabs((double)ek_fp16_to_fp32(ha[i]) * ek_fp16_to_fp32(hb[i])); m2 += fabs((double)a[i] * ek_fp16_to_fp32(hb[i])); }
+            const float r = g->dot_f16(n, ha, hb), s = t->dot_f16(n, ha, hb);
+            checks++;
+            if (!(fabs((double)r - s) <= TOL_FLOAT_DOT * (m + 1e-30))) fail("%s dot_f16 n=%lld: %.9g vs %.9g", ek_variant_name(v), (long long)n, r, s);
+            const float r2 = g->dot_f32_f16(n, a, hb), s2 = t->dot_f32_f16(n, a, hb);
+            checks++;
+            if (!(fabs((double)r2 - s2) <= TOL_FLOAT_DOT * (m2 + 1e-30))) fail("%s dot_f32_f16 n=%lld: %.9g vs %.9g", ek_variant_name(v), (long long)n, r2, s2);
+        }
+        memcpy(hr, ha, 2 * (size_t)n); memcpy(hg, ha, 2 * (size_t)n);
+        g->scale_f16(n, hr, 0.7f); t->scale_f16(n, hg, 0.7f); compare_halves("scale_f16", v, n, hr, hg);
+        g->mad_f16(n, hr, hb, 0.3f); t->mad_f16(n, hg, hb, 0.3f); compare_halves("mad_f16", v, n, hr, hg);
+        memcpy(rb, c, sizeof(float) * (size_t)n); memcpy(gb, c, sizeof(float) * (size_t)n);
+        g->mad_f32_f16(n, rb, hb, 0.3f); t->mad_f32_f16(n, gb, hb, 0.3f); compare_rows("mad_f32_f16", v, n, rb, gb, TOL_OP_REL);
+        g->f32_to_f16(a, hr, n); t->f32_to_f16(a, hg, n);
+        checks++;
+        if (memcmp(hr, hg, 2 * (size_t)n) != 0) fail("%s f32_to_f16 n=%lld differs", ek_variant_name(v), (long long)n);
+        g->f16_to_f32(ha, ra, n); t->f16_to_f32(ha, ga, n);
+        checks++;
+        if (memcmp(ra, ga, sizeof(float) * (size_t)n) != 0) fail("%s f16_to_f32 n=%lld differs", ek_variant_name(v), (long long)n);
+    }
+}
+
+// Single-thread throughput of each variant's vec_dot: rows of 1024 columns (a small model's width)
+// streamed from a matrix far larger than the caches, as in a decode step.
+static void bench(int argc, char **argv) {
+    const int64_t cols = 1024;
+    const size_t matrix_bytes = 64u << 20;
+    uint8_t *w = malloc(matrix_bytes), *xq = malloc(8 * 1024);
+    float *x = malloc(sizeof(float) * cols);
+    for (int64_t k = 0; k < cols; k++) x[k] = rnd_activation();
+    const ek_variant all[] = { EK_VARIANT_SCALAR, EK_VARIANT_AVX2, EK_VARIANT_AVX512, EK_VARIANT_NEON };
+    printf("%-6s", "type");
+    for (size_t vi = 0; vi < 4; vi++) if (ek_variant_supported(all[vi])) printf(" %14s", ek_variant_name(all[vi]));
+    printf("   (GB/s of weights, 1 thread)\n");
+    for (size_t i = 0; i < sizeof weight_types / sizeof weight_types[0]; i++) {
+        const int type = weight_types[i];
+        const ek_type_traits *g = ek_traits_generic(type);
+        bool wanted = argc == 0;
+        for (int a = 0; a < argc; a++) wanted |= strcmp(argv[a], g->name) == 0;
+        if (!wanted) continue;
+        const size_t row = ek_row_size(type, cols);
+        const int64_t rows = (int64_t)(matrix_bytes / row);
+        for (int64_t r = 0; r < rows; r++) random_weights(type, w + (size_t)r * row, cols);
+        ek_traits_generic(g->vec_dot_type)->from_float(x, xq, cols);
+        printf("%-6s", g->name);
+        for (size_t vi = 0; vi < 4; vi++) {
+            if (!ek_variant_supported(all[vi])) continue;
+            const ek_vec_dot_fn dot = ek_traits_variant(all[vi], type)->vec_dot;
+            double best = 0;
+            volatile float sink = 0;
+            for (int rep = 0; rep < 5; rep++) {
+                struct timespec t0, t1;
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                float acc = 0;
+                for (int64_t r = 0; r < rows; r++) acc += dot(cols, w + (size_t)r * row, xq);
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                sink += acc;
+                const double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+                const double gbs = (double)rows * (double)row / s / 1e9;
+                if (gbs > best) best = gbs;
+            }
+            (void)sink;
+            printf(" %14.2f", best);
+        }
+        printf("\n");
+    }
+    free(w); free(xq); free(x);
+}
+
+int main(int argc, char **argv) {
+    const char *expect = NULL;
+    if (argc > 1 && strcmp(argv[1], "--bench") == 0) { bench(argc - 2, argv + 2); return 0; }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc) expect = argv[++i];
+        else { fprintf(stderr, "usage: %s [--expect VARIANT_LABEL] | --bench [TYPE...]\n", argv[0]); return 2; }
+    }
+    const ek_variant picked = ek_selected_variant();
+    printf("kernel variant picked: %s\n", ek_variant_label(picked));
+    if (expect && strcmp(expect, ek_variant_label(picked)) != 0) fail("expected the dispatcher to pick %s", expect);
+
+    const ek_variant all[] = { EK_VARIANT_AVX2, EK_VARIANT_AVX512, EK_VARIANT_NEON };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        const ek_variant v = all[i];
+        if (!ek_variant_supported(v)) {
+            printf("skip %s: %s\n", ek_variant_name(v),
+#if defined(__x86_64__)
+                   v == EK_VARIANT_NEON ? "not an aarch64 build" : "this CPU lacks its instructions"
+#elif defined(__aarch64__)
+                   v == EK_VARIANT_NEON ? "this CPU lacks its instructions" : "not an x86-64 build"
+#else
+                   "not built for this architecture"
+#endif
+            );
+            continue;
+        }
+        printf("checking %s against the scalar kernels\n", ek_variant_label(v));
+        check_quantizers(v);
+        check_dots(v);
+        check_matmul(v);
+        check_ops(v);
+    }
+    ek_select_variant(picked);
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+}
