@@ -1,53 +1,90 @@
 // Matrix multiplication over quantized weights, split across the pool by blocks of output rows.
-// Within a task the weight rows of the block stay in L1 while every token's activations pass over
-// them, so prompt processing reads each weight once per pass rather than once per token.
+//
+// A task owns a block of rows of one matrix. It walks the batch in tiles of tokens whose quantized
+// activations stay in L2, and for each weight row (in L1) computes EK_TILE_TOKENS tokens per call,
+// so a prompt reads each weight from memory once per pass and decodes each block a quarter as
+// often. Row blocks are multiples of 16 floats, so no two tasks write the same cache line of y.
 #include "ckernels.h"
 #include <stdlib.h>
 
-enum { EK_ROWS_PER_TASK_MIN = 16, EK_TASKS_PER_THREAD = 8 };
+enum {
+    EK_ROWS_ALIGN = 16,        // floats per 64-byte line of y
+    EK_TASKS_PER_THREAD = 8,   // enough tasks that a slow thread does not hold the others up
+    EK_TOKEN_TILE = 64,        // activation rows kept hot while a row block is swept
+};
 
 typedef struct {
-    ek_vec_dot_fn dot;
-    const uint8_t *w;
+    const ek_type_traits *traits;
+    ek_matmul_target target;
     size_t w_row_bytes;
-    int64_t rows, cols;
+    int64_t rows_per_task;
+    int first_task;
+} matmul_part;
+
+typedef struct {
+    matmul_part parts[EK_MATMUL_MAX_TARGETS];
+    int n_parts;
+    int64_t cols;
     const uint8_t *xq;
     size_t xq_stride;
     int64_t ntok;
-    float *y;
-    int64_t y_stride;
-    const float *bias;
-    int64_t rows_per_task;
 } matmul_job;
+
+static void dot_tile(const ek_type_traits *tr, int64_t cols, const void *w, const uint8_t *x, size_t stride, int nx, float *s) {
+    if (tr->vec_dot_tile) { tr->vec_dot_tile(cols, w, x, stride, nx, s); return; }
+    for (int i = 0; i < nx; i++) s[i] = tr->vec_dot(cols, w, x + (size_t)i * stride);
+}
 
 static void matmul_task(void *ctx, int task, int n_tasks) {
     const matmul_job *j = ctx;
-    int64_t r0 = (int64_t)task * j->rows_per_task;
-    int64_t r1 = r0 + j->rows_per_task < j->rows ? r0 + j->rows_per_task : j->rows;
-    for (int64_t t = 0; t < j->ntok; t++) {
-        const void *x = j->xq + (size_t)t * j->xq_stride;
-        float *y = j->y + t * j->y_stride;
+    int p = 0;
+    while (p + 1 < j->n_parts && task >= j->parts[p + 1].first_task) p++;
+    const matmul_part *part = &j->parts[p];
+    const ek_matmul_target *tg = &part->target;
+    const int64_t r0 = (int64_t)(task - part->first_task) * part->rows_per_task;
+    const int64_t r1 = r0 + part->rows_per_task < tg->rows ? r0 + part->rows_per_task : tg->rows;
+    const uint8_t *w = tg->w;
+    float s[EK_TILE_TOKENS];
+    for (int64_t t0 = 0; t0 < j->ntok; t0 += EK_TOKEN_TILE) {
+        const int64_t t1 = t0 + EK_TOKEN_TILE < j->ntok ? t0 + EK_TOKEN_TILE : j->ntok;
         for (int64_t r = r0; r < r1; r++) {
-            float v = j->dot(j->cols, j->w + (size_t)r * j->w_row_bytes, x);
-            y[r] = j->bias ? v + j->bias[r] : v;
+            const void *wr = w + (size_t)r * part->w_row_bytes;
+            const float b = tg->bias ? tg->bias[r] : 0.0f;
+            for (int64_t t = t0; t < t1; t += EK_TILE_TOKENS) {
+                const int nx = t1 - t < EK_TILE_TOKENS ? (int)(t1 - t) : EK_TILE_TOKENS;
+                dot_tile(part->traits, j->cols, wr, j->xq + (size_t)t * j->xq_stride, j->xq_stride, nx, s);
+                for (int i = 0; i < nx; i++) tg->y[(t + i) * tg->y_stride + r] = tg->bias ? s[i] + b : s[i];
+            }
         }
     }
+}
+
+void ek_matmul_many(ek_pool *pool, const ek_matmul_target *targets, int n_targets, int64_t cols,
+                    const void *xq, size_t xq_stride, int64_t ntok) {
+    if (ntok <= 0 || n_targets <= 0 || n_targets > EK_MATMUL_MAX_TARGETS) return;
+    matmul_job job = { .n_parts = 0, .cols = cols, .xq = xq, .xq_stride = xq_stride, .ntok = ntok };
+    const int threads = ek_pool_threads(pool);
+    int tasks = 0;
+    for (int i = 0; i < n_targets; i++) {
+        const ek_type_traits *tr = ek_traits(targets[i].wtype);
+        if (!tr || !tr->vec_dot || targets[i].rows <= 0) continue;
+        int64_t per = targets[i].rows / ((int64_t)threads * EK_TASKS_PER_THREAD);
+        per = (per + EK_ROWS_ALIGN - 1) / EK_ROWS_ALIGN * EK_ROWS_ALIGN;
+        if (per < EK_ROWS_ALIGN) per = EK_ROWS_ALIGN;
+        job.parts[job.n_parts++] = (matmul_part){
+            .traits = tr, .target = targets[i], .w_row_bytes = ek_row_size(targets[i].wtype, cols),
+            .rows_per_task = per, .first_task = tasks,
+        };
+        tasks += (int)((targets[i].rows + per - 1) / per);
+    }
+    if (tasks > 0) ek_pool_run(pool, matmul_task, &job, tasks);
 }
 
 void ek_matmul(ek_pool *pool, int wtype, const void *w, int64_t rows, int64_t cols,
                const void *xq, size_t xq_stride, int64_t ntok,
                float *y, int64_t y_stride, const float *bias) {
-    const ek_type_traits *tr = ek_traits(wtype);
-    if (!tr || !tr->vec_dot || rows <= 0 || ntok <= 0) return;
-    int threads = ek_pool_threads(pool);
-    int64_t per = rows / ((int64_t)threads * EK_TASKS_PER_THREAD);
-    if (per < EK_ROWS_PER_TASK_MIN) per = EK_ROWS_PER_TASK_MIN;
-    matmul_job job = {
-        .dot = tr->vec_dot, .w = w, .w_row_bytes = ek_row_size(wtype, cols), .rows = rows, .cols = cols,
-        .xq = xq, .xq_stride = xq_stride, .ntok = ntok, .y = y, .y_stride = y_stride, .bias = bias,
-        .rows_per_task = per,
-    };
-    ek_pool_run(pool, matmul_task, &job, (int)((rows + per - 1) / per));
+    const ek_matmul_target t = { .wtype = wtype, .w = w, .rows = rows, .y = y, .y_stride = y_stride, .bias = bias };
+    ek_matmul_many(pool, &t, 1, cols, xq, xq_stride, ntok);
 }
 
 void ek_quantize_rows(int type, const float *x, int64_t x_stride, int64_t ntok, int64_t cols,

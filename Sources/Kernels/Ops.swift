@@ -14,6 +14,41 @@ public enum Ops {
                   Int64(input.tokenCount), y, Int64(stride), bias)
     }
 
+    /// One output of `matmul(_:_:into:)`: a matrix and where its rows go.
+    public struct Product {
+        public let weights: WeightMatrix
+        public let output: UnsafeMutablePointer<Float>
+        public let stride: Int
+        public let bias: UnsafePointer<Float>?
+
+        public init(_ weights: WeightMatrix, into output: UnsafeMutablePointer<Float>, stride: Int, bias: UnsafePointer<Float>? = nil) {
+            self.weights = weights
+            self.output = output
+            self.stride = stride
+            self.bias = bias
+        }
+    }
+
+    /// Several matrices over the same input (Q, K and V; gate and up) in one pass of the pool.
+    /// Matrices whose activation types differ are grouped, one pass per type.
+    public static func matmul(_ pool: WorkerPool, _ products: [Product], _ input: QuantizedActivations) {
+        var remaining = products[...]
+        while let first = remaining.first {
+            let type = first.weights.activationType
+            let group = remaining.filter { $0.weights.activationType == type }.prefix(Int(EK_MATMUL_MAX_TARGETS))
+            remaining = remaining.filter { p in !group.contains { $0.output == p.output } }[...]
+            let x = input.rows(as: type)
+            let targets = group.map {
+                ek_matmul_target(wtype: Int32($0.weights.type), w: $0.weights.data, rows: Int64($0.weights.rows),
+                                 y: $0.output, y_stride: Int64($0.stride), bias: $0.bias)
+            }
+            targets.withUnsafeBufferPointer {
+                ek_matmul_many(pool.raw, $0.baseAddress, Int32($0.count), Int64(first.weights.cols), x.data, x.stride,
+                               Int64(input.tokenCount))
+            }
+        }
+    }
+
     public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                                count: Int, eps: Float) {
         ek_rms_norm(x, weight, y, Int64(count), eps)

@@ -85,9 +85,11 @@ public final class Model: @unchecked Sendable {
             // Attention sub-block.
             for i in 0..<n { Ops.rmsNorm(w.x.at(i * embd), weight: layer.attentionNorm.pointer, into: w.xn.at(i * embd), count: embd, eps: c.rmsEpsilon) }
             w.embdActs.reset(w.xn.pointer, stride: embd, tokens: n)
-            Ops.matmul(pool, layer.query, w.embdActs, into: w.q.pointer, stride: c.qDim, bias: layer.queryBias?.pointer)
-            Ops.matmul(pool, layer.key, w.embdActs, into: w.k.pointer, stride: c.kvDim, bias: layer.keyBias?.pointer)
-            Ops.matmul(pool, layer.value, w.embdActs, into: w.v.pointer, stride: c.kvDim, bias: layer.valueBias?.pointer)
+            Ops.matmul(pool, [
+                .init(layer.query, into: w.q.pointer, stride: c.qDim, bias: layer.queryBias?.pointer),
+                .init(layer.key, into: w.k.pointer, stride: c.kvDim, bias: layer.keyBias?.pointer),
+                .init(layer.value, into: w.v.pointer, stride: c.kvDim, bias: layer.valueBias?.pointer),
+            ], w.embdActs)
             for i in 0..<n {
                 let q = w.q.at(i * c.qDim), k = w.k.at(i * c.kvDim)
                 if let qn = layer.queryNorm, let kn = layer.keyNorm {
@@ -111,8 +113,10 @@ public final class Model: @unchecked Sendable {
             // Feed-forward sub-block (SwiGLU).
             for i in 0..<n { Ops.rmsNorm(w.x.at(i * embd), weight: layer.feedForwardNorm.pointer, into: w.xn.at(i * embd), count: embd, eps: c.rmsEpsilon) }
             w.embdActs.reset(w.xn.pointer, stride: embd, tokens: n)
-            Ops.matmul(pool, layer.gate, w.embdActs, into: w.gate.pointer, stride: c.feedForwardLength)
-            Ops.matmul(pool, layer.up, w.embdActs, into: w.up.pointer, stride: c.feedForwardLength)
+            Ops.matmul(pool, [
+                .init(layer.gate, into: w.gate.pointer, stride: c.feedForwardLength),
+                .init(layer.up, into: w.up.pointer, stride: c.feedForwardLength),
+            ], w.embdActs)
             Ops.siluMul(gate: w.gate.pointer, up: w.up.pointer, into: w.gate.pointer, count: n * c.feedForwardLength)
             w.ffnActs.reset(w.gate.pointer, stride: c.feedForwardLength, tokens: n)
             Ops.matmul(pool, layer.down, w.ffnActs, into: w.projected.pointer, stride: embd)

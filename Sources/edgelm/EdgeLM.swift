@@ -5,5 +5,5 @@ struct EdgeLM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edgelm",
         abstract: "Run small open-weight language models on this machine.",
-        subcommands: [RunCommand.self, TokenizeCommand.self, PerplexityCommand.self])
+        subcommands: [RunCommand.self, BenchCommand.self, TokenizeCommand.self, PerplexityCommand.self])
 }

@@ -131,6 +131,35 @@ static void check_quantizers(ek_variant v) {
     }
 }
 
+// A tile kernel must give each token exactly what vec_dot gives it, whatever the tile's size.
+static void check_tile(ek_variant v, int type) {
+    static uint8_t w[MAX_N * 4], xq[EK_TILE_TOKENS][MAX_N * 4 + 4096];
+    static float x[MAX_N];
+    const ek_type_traits *g = ek_traits_generic(type), *t = ek_traits_variant(v, type);
+    const size_t stride = sizeof xq[0];
+    for (size_t c = 0; c < sizeof block_counts / sizeof block_counts[0]; c++) {
+        const int64_t n = block_counts[c] * g->block_size;
+        if (n > MAX_N) continue;
+        random_weights(type, w, n);
+        for (int k = 0; k < EK_TILE_TOKENS; k++) {
+            for (int64_t i = 0; i < n; i++) x[i] = rnd_activation();
+            ek_traits_generic(g->vec_dot_type)->from_float(x, xq[k], n);
+        }
+        for (int nx = 1; nx <= EK_TILE_TOKENS; nx++) {
+            float s[EK_TILE_TOKENS];
+            t->vec_dot_tile(n, w, xq[0], stride, nx, s);
+            for (int k = 0; k < nx; k++) {
+                const float one = t->vec_dot(n, w, xq[k]);
+                checks++;
+                if (memcmp(&one, &s[k], sizeof one) != 0) {
+                    fail("%s vec_dot_tile %s n=%lld nx=%d: token %d gives %.9g, vec_dot %.9g", ek_variant_name(v), g->name,
+                         (long long)n, nx, k, s[k], one);
+                }
+            }
+        }
+    }
+}
+
 static void check_dots(ek_variant v) {
     static uint8_t w[MAX_N * 4], xq[MAX_N * 4 + 4096];
     static float x[MAX_N], wf[MAX_N], xf[MAX_N];
@@ -160,7 +189,9 @@ static void check_dots(ek_variant v) {
                 }
             }
         }
-        printf("  %-7s vec_dot %-5s worst relative error %.2e\n", ek_variant_name(v), g->name, worst);
+        printf("  %-7s vec_dot %-5s worst relative error %.2e%s\n", ek_variant_name(v), g->name, worst,
+               t->vec_dot_tile ? ", tile kernel" : "");
+        if (t->vec_dot_tile) check_tile(v, type);
     }
 }
 

@@ -64,6 +64,12 @@ typedef void (*ek_to_float_fn)(const void *restrict src, float *restrict dst, in
 typedef void (*ek_from_float_fn)(const float *restrict src, void *restrict dst, int64_t n);
 // Dot product of one weight row `w` (the type) with one activation row `x` (its vec_dot_type).
 typedef float (*ek_vec_dot_fn)(int64_t n, const void *restrict w, const void *restrict x);
+// Dot products of one weight row with `nx` (1...EK_TILE_TOKENS) activation rows `x_stride` bytes
+// apart, into s[0..<nx]: the weights are decoded once for several tokens. Each s[i] must equal
+// vec_dot(n, w, x + i * x_stride) bit for bit, so a token's result never depends on its batch.
+#define EK_TILE_TOKENS 4
+typedef void (*ek_vec_dot_tile_fn)(int64_t n, const void *restrict w, const void *restrict x, size_t x_stride,
+                                   int nx, float *restrict s);
 
 typedef struct {
     const char *name;       // "q4_K"
@@ -73,6 +79,7 @@ typedef struct {
     ek_to_float_fn to_float;       // NULL for activation-only types (Q8_1, Q8_K)
     ek_from_float_fn from_float;   // set for types used as vec_dot_type (F32, F16, BF16, Q8_0, Q8_1, Q8_K)
     ek_vec_dot_fn vec_dot;         // NULL for activation-only types
+    ek_vec_dot_tile_fn vec_dot_tile;  // NULL: vec_dot once per token
 } ek_type_traits;
 
 // Traits of `type` in the selected kernel variant, or NULL if the type is unknown to the engine.
@@ -119,6 +126,9 @@ int ek_pool_threads(const ek_pool *pool);
 void ek_pool_run(ek_pool *pool, ek_task_fn fn, void *ctx, int n_tasks);
 // CPUs in this process's affinity mask, or 0 if unknown.
 int ek_affinity_cpus(void);
+// Reads `bytes` (a multiple of 64) of `p` split over the pool's threads and returns a checksum:
+// a pure read stream, for measuring memory bandwidth as the decode roofline uses it.
+uint64_t ek_read_stream(ek_pool *pool, const void *p, size_t bytes);
 
 // ---------------------------------------------------------------------------------------------
 // Matrix multiplication over quantized weights.
@@ -129,6 +139,20 @@ int ek_affinity_cpus(void);
 void ek_matmul(ek_pool *pool, int wtype, const void *w, int64_t rows, int64_t cols,
                const void *xq, size_t xq_stride, int64_t ntok,
                float *y, int64_t y_stride, const float *bias);
+
+// Several matrices reading the same activations (Q, K and V; gate and up) in one pass of the pool,
+// so the threads synchronise once. Every target's vec_dot_type must be the type of `xq`.
+#define EK_MATMUL_MAX_TARGETS 4
+typedef struct {
+    int wtype;
+    const void *w;
+    int64_t rows;
+    float *y;
+    int64_t y_stride;
+    const float *bias;
+} ek_matmul_target;
+void ek_matmul_many(ek_pool *pool, const ek_matmul_target *targets, int n_targets, int64_t cols,
+                    const void *xq, size_t xq_stride, int64_t ntok);
 
 // Quantizes `ntok` rows of `cols` floats (x_stride floats apart) to `type`, rows `dst_stride` bytes apart.
 void ek_quantize_rows(int type, const float *x, int64_t x_stride, int64_t ntok, int64_t cols,
