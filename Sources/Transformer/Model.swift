@@ -68,16 +68,49 @@ public final class Model: @unchecked Sendable {
         var start = 0
         while start < tokens.count {
             let end = min(start + batchSize, tokens.count)
-            evaluate(tokens[start..<end], cache: cache, wideAttention: wide)
+            evaluate(tokens[start..<end], placement: .sequence(cache), wideAttention: wide)
             let selected = wanted.clamped(to: start..<end)
             if !selected.isEmpty { try emitLogits(rows: selected.lowerBound - start..<selected.upperBound - start, batchStart: start, body) }
             start = end
         }
     }
 
+    /// One decode step for each of several sequences at once: token `i` is appended to cache `i`
+    /// and `body(i, logits)` is called for each. The sequences share every pass over the weights
+    /// (the matmuls see one batch), and each token's logits are exactly what a step of its sequence
+    /// alone would give.
+    public func decode(_ steps: [(token: Int32, cache: KVCache)], _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        for (i, step) in steps.enumerated() {
+            guard step.cache.count < step.cache.capacity else {
+                throw ModelError.contextFull(needed: step.cache.count + 1, capacity: step.cache.capacity)
+            }
+            guard step.token >= 0, Int(step.token) < config.vocabularySize else {
+                throw ModelError.badToken(step.token, vocabulary: config.vocabularySize)
+            }
+            for j in 0..<i where steps[j].cache === step.cache { throw ModelError.cacheRepeated }
+        }
+        var start = 0
+        while start < steps.count {
+            let end = min(start + batchSize, steps.count)
+            evaluate(steps[start..<end].map(\.token)[...], placement: .parallel(steps[start..<end].map(\.cache)), wideAttention: false)
+            try emitLogits(rows: 0..<end - start, batchStart: start, body)
+            start = end
+        }
+    }
+
+    /// Where a batch's tokens go: consecutive positions of one sequence, or one token per sequence.
+    private enum Placement {
+        case sequence(KVCache)
+        case parallel([KVCache])
+    }
+
     /// Runs the decoder blocks over one batch, leaving the final normed hidden states in `xn`.
-    private func evaluate(_ tokens: ArraySlice<Int32>, cache: KVCache, wideAttention: Bool) {
-        let c = config, w = workspace, n = tokens.count, pos0 = cache.count
+    private func evaluate(_ tokens: ArraySlice<Int32>, placement: Placement, wideAttention: Bool) {
+        let c = config, w = workspace, n = tokens.count
+        let positions: [Int] = switch placement {
+        case let .sequence(cache): (0..<n).map { cache.count + $0 }
+        case let .parallel(caches): caches.map(\.count)
+        }
         let embd = c.embeddingLength
         for (i, t) in tokens.enumerated() { weights.tokenEmbedding.dequantizeRow(Int(t), into: w.x.at(i * embd)) }
 
@@ -97,15 +130,28 @@ public final class Model: @unchecked Sendable {
                     for h in 0..<c.kvHeadCount { Ops.rmsNorm(k + h * c.headDim, weight: kn.pointer, into: k + h * c.headDim, count: c.headDim, eps: c.rmsEpsilon) }
                 }
                 let neox = architecture.ropeStyle == .neox
-                Ops.rope(q, heads: c.headCount, headDim: c.headDim, rotaryDim: c.rotaryDim, position: pos0 + i, base: c.ropeBase, neox: neox)
-                Ops.rope(k, heads: c.kvHeadCount, headDim: c.headDim, rotaryDim: c.rotaryDim, position: pos0 + i, base: c.ropeBase, neox: neox)
+                Ops.rope(q, heads: c.headCount, headDim: c.headDim, rotaryDim: c.rotaryDim, position: positions[i], base: c.ropeBase, neox: neox)
+                Ops.rope(k, heads: c.kvHeadCount, headDim: c.headDim, rotaryDim: c.rotaryDim, position: positions[i], base: c.ropeBase, neox: neox)
             }
-            let kc = cache.keys(layer: l), vc = cache.values(layer: l)
-            Ops.toHalf(w.k.pointer, into: kc + pos0 * c.kvDim, count: n * c.kvDim)
-            Ops.toHalf(w.v.pointer, into: vc + pos0 * c.kvDim, count: n * c.kvDim)
-            Ops.attention(pool, q: w.q.pointer, k: kc, v: vc, out: w.attention.pointer, queries: n, startPosition: pos0,
-                          heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim,
-                          scale: 1 / Float(c.headDim).squareRoot(), scratch: w.scores.pointer, wide: wideAttention)
+            let scale = 1 / Float(c.headDim).squareRoot()
+            switch placement {
+            case let .sequence(cache):
+                let kc = cache.keys(layer: l), vc = cache.values(layer: l), pos0 = positions[0]
+                Ops.toHalf(w.k.pointer, into: kc + pos0 * c.kvDim, count: n * c.kvDim)
+                Ops.toHalf(w.v.pointer, into: vc + pos0 * c.kvDim, count: n * c.kvDim)
+                Ops.attention(pool, q: w.q.pointer, k: kc, v: vc, out: w.attention.pointer, queries: n, startPosition: pos0,
+                              heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim,
+                              scale: scale, scratch: w.scores.pointer, wide: wideAttention)
+            case let .parallel(caches):
+                for (i, cache) in caches.enumerated() {
+                    let kc = cache.keys(layer: l), vc = cache.values(layer: l), pos = positions[i]
+                    Ops.toHalf(w.k.at(i * c.kvDim), into: kc + pos * c.kvDim, count: c.kvDim)
+                    Ops.toHalf(w.v.at(i * c.kvDim), into: vc + pos * c.kvDim, count: c.kvDim)
+                    Ops.attention(pool, q: w.q.at(i * c.qDim), k: kc, v: vc, out: w.attention.at(i * c.qDim), queries: 1,
+                                  startPosition: pos, heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim,
+                                  scale: scale, scratch: w.scores.pointer, wide: false)
+                }
+            }
             w.attentionActs.reset(w.attention.pointer, stride: c.qDim, tokens: n)
             Ops.matmul(pool, layer.output, w.attentionActs, into: w.projected.pointer, stride: embd)
             Ops.add(w.x.pointer, w.projected.pointer, into: w.x.pointer, count: n * embd)
@@ -122,7 +168,10 @@ public final class Model: @unchecked Sendable {
             Ops.matmul(pool, layer.down, w.ffnActs, into: w.projected.pointer, stride: embd)
             Ops.add(w.x.pointer, w.projected.pointer, into: w.x.pointer, count: n * embd)
         }
-        cache.count = pos0 + n
+        switch placement {
+        case let .sequence(cache): cache.count += n
+        case let .parallel(caches): for cache in caches { cache.count += 1 }
+        }
         for i in 0..<n { Ops.rmsNorm(w.x.at(i * embd), weight: weights.outputNorm.pointer, into: w.xn.at(i * embd), count: embd, eps: c.rmsEpsilon) }
     }
 

@@ -8,6 +8,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case contextTooLong(requested: Int, model: Int)
     case contextFull(needed: Int, capacity: Int)
     case badToken(Int32, vocabulary: Int)
+    case cacheRepeated
 
     public var description: String {
         switch self {
@@ -19,6 +20,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case let .contextTooLong(r, m): "context of \(r) tokens exceeds the model's \(m)"
         case let .contextFull(needed, capacity): "\(needed) tokens do not fit in the context of \(capacity)"
         case let .badToken(t, v): "token id \(t) is outside the vocabulary of \(v)"
+        case .cacheRepeated: "a batch of decode steps names the same sequence twice"
         }
     }
 }

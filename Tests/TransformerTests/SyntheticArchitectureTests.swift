@@ -54,6 +54,37 @@ final class SyntheticArchitectureTests: XCTestCase {
             print("\(arch), 70-token prompt: largest logit difference from the reference \(worst)")
         }
     }
+
+    /// Decode steps of several sequences in one batch give each sequence exactly the logits it gets
+    /// decoding alone, whatever the other sequences hold.
+    func testParallelDecodeMatchesSequentialDecode() throws {
+        for arch in ["qwen2", "qwen3"] {
+            let synthetic = SyntheticModel(architecture: arch)
+            let model = try Model(path: synthetic.write(), threads: 2, context: 64, batchSize: 4)
+            let prompts: [[Int32]] = [[3, 17, 42], [96], [0, 5, 5, 60, 11], [7, 7], [1, 2, 3, 4, 5, 6]]
+            let next: [[Int32]] = [[9, 8, 7], [1, 1, 2], [60, 61, 62], [5, 4, 3], [11, 12, 13]]
+            // Alone: prompt, then three decode steps per sequence.
+            var alone: [[[Float]]] = Array(repeating: [], count: prompts.count)
+            for (s, prompt) in prompts.enumerated() {
+                let cache = try model.makeCache()
+                try model.forward(prompt, cache: cache) { _, _ in }
+                for t in next[s] { try model.forward([t], cache: cache) { _, l in alone[s].append(Array(l)) } }
+            }
+            // Together: the same prompts, then each step of all five sequences as one batch (more
+            // sequences than the batch size, so the step is split in two passes).
+            let caches = try prompts.map { p in let c = try model.makeCache(); try model.forward(p, cache: c) { _, _ in }; return c }
+            var together: [[[Float]]] = Array(repeating: [], count: prompts.count)
+            for step in 0..<3 {
+                try model.decode(prompts.indices.map { (next[$0][step], caches[$0]) }) { s, l in together[s].append(Array(l)) }
+            }
+            XCTAssertEqual(caches.map(\.count), prompts.map { $0.count + 3 })
+            for s in prompts.indices { XCTAssertEqual(together[s], alone[s], "\(arch) sequence \(s)") }
+            XCTAssertThrowsError(try model.decode([(1, caches[0]), (2, caches[0])]) { _, _ in }) {
+                XCTAssertEqual($0 as? ModelError, .cacheRepeated)
+            }
+        }
+    }
+
     func testLlamaTiedEmbeddings() throws { try check("llama", tied: true) }
     func testQwen2() throws { try check("qwen2") }
     func testQwen3() throws { try check("qwen3") }
