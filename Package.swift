@@ -3,7 +3,9 @@ import PackageDescription
 
 // C kernels are built with optimisation even in debug builds; SIMD variants use
 // function-level target attributes (never a global -march), so one binary runs on any CPU.
-let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"])]
+// No implicit FMA contraction: every variant must round exactly as the scalar twins do, so fused
+// multiply-adds appear only where the code asks for them (fmaf, FMA intrinsics).
+let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off", "-Wall", "-Wextra", "-Wno-unused-parameter"])]
 
 let package = Package(
     name: "edgelm",
@@ -30,7 +32,7 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Generation", "Tokenizer", "GGUF", "TestSupport"]),
+        .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Generation", "Tokenizer", "GGUF", "Kernels", "TestSupport"]),
         .testTarget(name: "EdgeLMTests", dependencies: ["TestSupport"]),
     ]
 )

@@ -7,7 +7,12 @@
 // Scalar traits indexed by type id; entries with name == NULL are unknown types.
 extern const ek_type_traits ek_generic_table[EK_TYPE_LIMIT];
 
-// Inner loops of the element-wise ops and of attention. Each variant overrides what it speeds up;
+// Lanes of the engine's own SIMD-shaped reductions (see dot_f32_f16 in ops.c).
+#define EK_CANONICAL_LANES 16
+
+// Inner loops of the element-wise ops and of attention. Every variant's result is bit-identical to
+// the scalar twin's (the reference engine's order where the models are sensitive to it, the
+// canonical lane order of EK_CANONICAL_LANES elsewhere). Each variant overrides what it speeds up;
 // the public ek_* functions in ops.c / attention.c call through the selected table.
 typedef struct {
     // sum of x[i]^2 (the reference engine accumulates it in double)
@@ -24,7 +29,9 @@ typedef struct {
     // Rotates `pairs` pairs of every head: (v[a], v[b]) by (cs[i], sn[i]), with a = i, b = i + pairs
     // (neox) or a = 2i, b = 2i + 1.
     void (*rope)(float *x, int64_t n_heads, int64_t head_dim, int64_t pairs, const float *cs, const float *sn, bool neox);
-    // Attention: f16·f16 and f32·f16 dot products, f16 accumulator updates, f32 += p * f16.
+    // Attention. Short batches: f16·f16 dot summed in element order, acc = f16(acc * s) and
+    // f16(acc + v * s) unfused, as the scalar twins do. Long prompts: f32·f16 dot in canonical lane
+    // order with fused multiply-adds, acc = fma(v, s, acc).
     float (*dot_f16)(int64_t n, const ek_fp16 *a, const ek_fp16 *b);
     float (*dot_f32_f16)(int64_t n, const float *a, const ek_fp16 *b);
     void (*scale_f16)(int64_t n, ek_fp16 *acc, float s);                       // acc = f16(acc * s)

@@ -64,9 +64,21 @@ static float dot_f16_generic(int64_t n, const ek_fp16 *a, const ek_fp16 *b) {
     return s;
 }
 
+// The f32 attention path (long prompts) is the engine's own numerics, laid out for SIMD: 16 fused
+// multiply-add lanes (element i goes to lane i % 16), folded pairwise (lane j += lane j + w for
+// w = 8, 4, 2, 1), then the last n % 16 elements fused in one by one. Every variant computes
+// exactly this, so results do not depend on the CPU.
 static float dot_f32_f16_generic(int64_t n, const float *a, const ek_fp16 *b) {
-    float s = 0.0f;
-    for (int64_t c = 0; c < n; c++) s += a[c] * ek_half_to_float(b[c]);
+    float lane[EK_CANONICAL_LANES] = {0};
+    const int64_t body = n - n % EK_CANONICAL_LANES;
+    for (int64_t i = 0; i < body; i += EK_CANONICAL_LANES) {
+        for (int l = 0; l < EK_CANONICAL_LANES; l++) lane[l] = fmaf(a[i + l], ek_half_to_float(b[i + l]), lane[l]);
+    }
+    for (int w = EK_CANONICAL_LANES / 2; w > 0; w /= 2) {
+        for (int l = 0; l < w; l++) lane[l] = lane[l] + lane[l + w];
+    }
+    float s = lane[0];
+    for (int64_t i = body; i < n; i++) s = fmaf(a[i], ek_half_to_float(b[i]), s);
     return s;
 }
 
@@ -79,7 +91,7 @@ static void mad_f16_generic(int64_t n, ek_fp16 *acc, const ek_fp16 *v, float s) 
 }
 
 static void mad_f32_f16_generic(int64_t n, float *acc, const ek_fp16 *v, float s) {
-    for (int64_t c = 0; c < n; c++) acc[c] += s * ek_half_to_float(v[c]);
+    for (int64_t c = 0; c < n; c++) acc[c] = fmaf(ek_half_to_float(v[c]), s, acc[c]);
 }
 
 static void f32_to_f16_generic(const float *x, ek_fp16 *y, int64_t n) {

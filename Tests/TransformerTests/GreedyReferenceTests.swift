@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Generation
+import Kernels
 import TestSupport
 import Transformer
 
@@ -18,15 +19,17 @@ final class GreedyReferenceTests: XCTestCase {
         return try Model(path: path, threads: ProcessInfo.processInfo.activeProcessorCount, context: 512)
     }
 
-    func testGreedyQwen() throws { try checkGreedy(.qwen) }
-    func testGreedySmolLM2() throws { try checkGreedy(.smol) }
-    func testTeacherForcedQwen() throws { try checkTeacherForced(.qwen) }
-    func testTeacherForcedSmolLM2() throws { try checkTeacherForced(.smol) }
+    // Every check runs with each kernel variant the CPU supports.
+    func testGreedyQwen() throws { try forEachKernelVariant { try checkGreedy(.qwen, $0) } }
+    func testGreedySmolLM2() throws { try forEachKernelVariant { try checkGreedy(.smol, $0) } }
+    func testTeacherForcedQwen() throws { try forEachKernelVariant { try checkTeacherForced(.qwen, $0) } }
+    func testTeacherForcedSmolLM2() throws { try forEachKernelVariant { try checkTeacherForced(.smol, $0) } }
 
-    func checkGreedy(_ m: RealModel) throws {
+    func checkGreedy(_ m: RealModel, _ variant: KernelVariant) throws {
         let model = try loadModel(m)
+        let m = Label(model: m, variant: variant)
         var matched = 0, total = 0
-        for c in try ReferenceCase.load(model: m.rawValue) {
+        for c in try ReferenceCase.load(model: m.model.rawValue) {
             let cache = try model.makeCache()
             var sampler = Sampler(.greedy)
             var ours: [Int32] = []
@@ -53,10 +56,11 @@ final class GreedyReferenceTests: XCTestCase {
 
     /// Feeds llama.cpp's own continuation the way it was produced (the prompt as one batch, then
     /// one token per step) and compares every recorded position.
-    func checkTeacherForced(_ m: RealModel) throws {
+    func checkTeacherForced(_ m: RealModel, _ variant: KernelVariant) throws {
         let model = try loadModel(m)
+        let m = Label(model: m, variant: variant)
         var deviations: [Double] = [], ties = 0
-        for c in try ReferenceCase.load(model: m.rawValue) {
+        for c in try ReferenceCase.load(model: m.model.rawValue) {
             let cache = try model.makeCache()
             var position = 0
             func compare(_ logits: UnsafeBufferPointer<Float>) {
@@ -83,5 +87,12 @@ final class GreedyReferenceTests: XCTestCase {
               + "top-5 probability difference median \(String(format: "%.4f", deviations[deviations.count / 2])), "
               + "p95 \(String(format: "%.4f", deviations[deviations.count * 95 / 100])), largest \(String(format: "%.4f", deviations.last!)); "
               + "\(over) of \(deviations.count) exceed \(Self.probabilityTolerance)")
+    }
+
+    /// "qwen/avx2" in messages: which model, with which kernels.
+    struct Label {
+        let model: RealModel
+        let variant: KernelVariant
+        var rawValue: String { "\(model.rawValue)/\(variant.rawValue)" }
     }
 }

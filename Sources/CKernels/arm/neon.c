@@ -1,10 +1,1035 @@
 // NEON kernels for aarch64 (plain ARMv8-A), with dotprod variants behind function-level target
 // attributes, picked at start-up from getauxval(AT_HWCAP).
+//
+// Every result is bit-identical to the scalar twin's (generic/, ops.c); only F32/F16/BF16 weight
+// rows are summed in another order. SIMD computes the integer sums, which are exact in any order,
+// and the element-wise float products; the float sums then follow the twin's order: per-block
+// terms are added to the row's sum one block after the other, and the K types keep the twins' eight
+// lanes (element index mod 8), which the widening multiplies SMULL/SMLAL give directly. Like the
+// twins, this file relies on the build's -ffp-contract=off: FMA only where written (vfmaq, fmaf),
+// and only where the twin fuses too.
+//
+// Where the twin needs only a block's integer total (the 32-element types and Q2_K), SDOT computes
+// it faster. Those kernels are written once, in the EK_NEON_INT_PASS section at the end, and
+// compiled twice by including this file into itself: with SMULL/SMLAL for any ARMv8-A core, and
+// with SDOT under target("arch=armv8.2-a+dotprod"), so no other function uses the extension.
+//
+// Tile kernels decode a weight row's blocks once for up to EK_TILE_TOKENS tokens; each token's
+// arithmetic is exactly its vec_dot's.
 #if defined(__aarch64__)
+#if !defined(EK_NEON_INT_PASS)
 #include "../dispatch.h"
+#include "../half.h"
+#include <arm_neon.h>
+#include <math.h>
+#include <string.h>
+
+#define EK_NEON_INLINE static inline __attribute__((always_inline))
+#define EK_DOTPROD_TARGET __attribute__((target("arch=armv8.2-a+dotprod")))
+
+// ---- helpers --------------------------------------------------------------------------------
+
+// Scalar half conversion with the FPU's FCVT (round to nearest even, NaN payload kept, as ek_h2f
+// and ek_f2h in generic.h).
+EK_NEON_INLINE float ek_neon_h2f(ek_fp16 h) { __fp16 v; memcpy(&v, &h, 2); return (float)v; }
+EK_NEON_INLINE ek_fp16 ek_neon_f2h(float f) { const __fp16 v = (__fp16)f; ek_fp16 h; memcpy(&h, &v, 2); return h; }
+
+// The halves at p, p + step, p + 2 step, p + 3 step (bytes), widened.
+EK_NEON_INLINE float32x4_t ek_neon_h2f_x4(const uint8_t *p, size_t step) {
+    uint16x4_t h = vld1_dup_u16((const uint16_t *)p);
+    h = vld1_lane_u16((const uint16_t *)(p + step), h, 1);
+    h = vld1_lane_u16((const uint16_t *)(p + 2 * step), h, 2);
+    h = vld1_lane_u16((const uint16_t *)(p + 3 * step), h, 3);
+    return vcvt_f32_f16(vreinterpret_f16_u16(h));
+}
+
+// Eight halves widened to two float vectors.
+EK_NEON_INLINE void ek_neon_load_h8(const ek_fp16 *p, float32x4_t *lo, float32x4_t *hi) {
+    const float16x8_t h = vreinterpretq_f16_u16(vld1q_u16(p));
+    *lo = vcvt_f32_f16(vget_low_f16(h));
+    *hi = vcvt_high_f32_f16(h);
+}
+
+// f32 -> f16 as ek_float_to_half (half.h): FCVTN rounds to nearest even the same way, but keeps a
+// NaN's payload where the twin gives the plain quiet NaN, so NaN lanes are rewritten.
+EK_NEON_INLINE uint16x4_t ek_neon_f2h4(float32x4_t x) {
+    const uint16x4_t h = vreinterpret_u16_f16(vcvt_f16_f32(x));
+    const uint16x4_t nan = vmovn_u32(vmvnq_u32(vceqq_f32(x, x)));
+    return vbsl_u16(nan, vorr_u16(vand_u16(h, vdup_n_u16(0x8000)), vdup_n_u16(0x7e00)), h);
+}
+
+EK_NEON_INLINE void ek_neon_store_h8(ek_fp16 *p, float32x4_t lo, float32x4_t hi) {
+    vst1q_u16(p, vcombine_u16(ek_neon_f2h4(lo), ek_neon_f2h4(hi)));
+}
+
+// Eight bfloat16 values widened to two float vectors (a bfloat16 is the top half of an f32).
+EK_NEON_INLINE void ek_neon_load_b8(const ek_bf16 *p, float32x4_t *lo, float32x4_t *hi) {
+    const uint16x8_t h = vld1q_u16(p);
+    *lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16));
+    *hi = vreinterpretq_f32_u32(vshll_high_n_u16(h, 16));
+}
+
+// s + v[0] + v[1] + v[2] + v[3], left to right.
+EK_NEON_INLINE float ek_neon_add_lanes(float s, float32x4_t v) {
+    s += vgetq_lane_f32(v, 0);
+    s += vgetq_lane_f32(v, 1);
+    s += vgetq_lane_f32(v, 2);
+    s += vgetq_lane_f32(v, 3);
+    return s;
+}
+
+// Lane sums of four vectors: [sum a, sum b, sum c, sum d].
+EK_NEON_INLINE int32x4_t ek_neon_sum4(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d) {
+    return vpaddq_s32(vpaddq_s32(a, b), vpaddq_s32(c, d));
+}
+
+// ---- float dot products (the one place where the order of the sum may differ) ---------------
+
+static float ek_vec_dot_f32_neon(int64_t n, const void *restrict w, const void *restrict x) {
+    const float *restrict a = w;
+    const float *restrict b = x;
+    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = vfmaq_f32(s0, vld1q_f32(a + i), vld1q_f32(b + i));
+        s1 = vfmaq_f32(s1, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+        s2 = vfmaq_f32(s2, vld1q_f32(a + i + 8), vld1q_f32(b + i + 8));
+        s3 = vfmaq_f32(s3, vld1q_f32(a + i + 12), vld1q_f32(b + i + 12));
+    }
+    for (; i + 4 <= n; i += 4) s0 = vfmaq_f32(s0, vld1q_f32(a + i), vld1q_f32(b + i));
+    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+    for (; i < n; ++i) sum += a[i] * b[i];
+    return sum;
+}
+
+static float ek_vec_dot_f16_neon(int64_t n, const void *restrict w, const void *restrict x) {
+    const ek_fp16 *restrict a = w;
+    const ek_fp16 *restrict b = x;
+    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        float32x4_t a0, a1, a2, a3, b0, b1, b2, b3;
+        ek_neon_load_h8(a + i, &a0, &a1);
+        ek_neon_load_h8(a + i + 8, &a2, &a3);
+        ek_neon_load_h8(b + i, &b0, &b1);
+        ek_neon_load_h8(b + i + 8, &b2, &b3);
+        s0 = vfmaq_f32(s0, a0, b0);
+        s1 = vfmaq_f32(s1, a1, b1);
+        s2 = vfmaq_f32(s2, a2, b2);
+        s3 = vfmaq_f32(s3, a3, b3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        float32x4_t a0, a1, b0, b1;
+        ek_neon_load_h8(a + i, &a0, &a1);
+        ek_neon_load_h8(b + i, &b0, &b1);
+        s0 = vfmaq_f32(s0, a0, b0);
+        s1 = vfmaq_f32(s1, a1, b1);
+    }
+    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+    for (; i < n; ++i) sum += ek_neon_h2f(a[i]) * ek_neon_h2f(b[i]);
+    return sum;
+}
+
+static float ek_vec_dot_bf16_neon(int64_t n, const void *restrict w, const void *restrict x) {
+    const ek_bf16 *restrict a = w;
+    const ek_bf16 *restrict b = x;
+    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        float32x4_t a0, a1, a2, a3, b0, b1, b2, b3;
+        ek_neon_load_b8(a + i, &a0, &a1);
+        ek_neon_load_b8(a + i + 8, &a2, &a3);
+        ek_neon_load_b8(b + i, &b0, &b1);
+        ek_neon_load_b8(b + i + 8, &b2, &b3);
+        s0 = vfmaq_f32(s0, a0, b0);
+        s1 = vfmaq_f32(s1, a1, b1);
+        s2 = vfmaq_f32(s2, a2, b2);
+        s3 = vfmaq_f32(s3, a3, b3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        float32x4_t a0, a1, b0, b1;
+        ek_neon_load_b8(a + i, &a0, &a1);
+        ek_neon_load_b8(b + i, &b0, &b1);
+        s0 = vfmaq_f32(s0, a0, b0);
+        s1 = vfmaq_f32(s1, a1, b1);
+    }
+    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+    for (; i < n; ++i) sum += ek_bits_f32((uint32_t)a[i] << 16) * ek_bits_f32((uint32_t)b[i] << 16);
+    return sum;
+}
+
+// ---- activation quantizers ------------------------------------------------------------------
+
+// One 32-element block as the scalar twin does it: d = amax/127, values times 127/amax rounded to
+// nearest even (FCVTNS). Returns the sum of the quantized values.
+EK_NEON_INLINE int32_t ek_neon_quantize_block_q8(const float *restrict src, int8_t *restrict qs, float *restrict d) {
+    float32x4_t v[8];
+    for (int k = 0; k < 8; ++k) v[k] = vld1q_f32(src + 4 * k);
+    const float32x4_t m01 = vmaxq_f32(vabsq_f32(v[0]), vabsq_f32(v[1]));
+    const float32x4_t m23 = vmaxq_f32(vabsq_f32(v[2]), vabsq_f32(v[3]));
+    const float32x4_t m45 = vmaxq_f32(vabsq_f32(v[4]), vabsq_f32(v[5]));
+    const float32x4_t m67 = vmaxq_f32(vabsq_f32(v[6]), vabsq_f32(v[7]));
+    const float amax = vmaxvq_f32(vmaxq_f32(vmaxq_f32(m01, m23), vmaxq_f32(m45, m67)));
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    int32x4_t q[8];
+    for (int k = 0; k < 8; ++k) q[k] = vcvtnq_s32_f32(vmulq_n_f32(v[k], id));
+    const int16x8_t h0 = vcombine_s16(vqmovn_s32(q[0]), vqmovn_s32(q[1]));
+    const int16x8_t h1 = vcombine_s16(vqmovn_s32(q[2]), vqmovn_s32(q[3]));
+    const int16x8_t h2 = vcombine_s16(vqmovn_s32(q[4]), vqmovn_s32(q[5]));
+    const int16x8_t h3 = vcombine_s16(vqmovn_s32(q[6]), vqmovn_s32(q[7]));
+    vst1q_s8(qs, vcombine_s8(vqmovn_s16(h0), vqmovn_s16(h1)));
+    vst1q_s8(qs + 16, vcombine_s8(vqmovn_s16(h2), vqmovn_s16(h3)));
+    *d = amax / 127.0f;
+    return vaddvq_s32(vaddq_s32(vaddq_s32(vaddq_s32(q[0], q[1]), vaddq_s32(q[2], q[3])),
+                                vaddq_s32(vaddq_s32(q[4], q[5]), vaddq_s32(q[6], q[7]))));
+}
+
+static void ek_quantize_row_q8_0_neon(const float *restrict src, void *restrict dst, int64_t n) {
+    ek_block_q8_0 *restrict y = dst;
+    for (int64_t b = 0; b < n / EK_QK8_0; ++b, src += EK_QK8_0) {
+        float d;
+        ek_neon_quantize_block_q8(src, y[b].qs, &d);
+        y[b].d = ek_neon_f2h(d);
+    }
+}
+
+static void ek_quantize_row_q8_1_neon(const float *restrict src, void *restrict dst, int64_t n) {
+    ek_block_q8_1 *restrict y = dst;
+    for (int64_t b = 0; b < n / EK_QK8_1; ++b, src += EK_QK8_1) {
+        float d;
+        const int32_t sum = ek_neon_quantize_block_q8(src, y[b].qs, &d);
+        y[b].d = ek_neon_f2h(d);
+        y[b].s = ek_neon_f2h((float)sum * d);
+    }
+}
+
+// Q8_K: d = max / -127 where max is the first value of largest magnitude; values times -127/max
+// rounded to nearest even, capped at 127; bsums hold the sums of 16.
+static void ek_quantize_row_q8_K_neon(const float *restrict src, void *restrict dst, int64_t n) {
+    ek_block_q8_K *restrict y = dst;
+    for (int64_t b = 0; b < n / EK_QK_K; ++b, src += EK_QK_K) {
+        // FMAXNM passes over NaN as the twin's `ax > amax` does, so amax is some element's |x|.
+        float32x4_t m0 = vdupq_n_f32(0.0f), m1 = m0, m2 = m0, m3 = m0;
+        for (int j = 0; j < EK_QK_K; j += 16) {
+            m0 = vmaxnmq_f32(m0, vabsq_f32(vld1q_f32(src + j)));
+            m1 = vmaxnmq_f32(m1, vabsq_f32(vld1q_f32(src + j + 4)));
+            m2 = vmaxnmq_f32(m2, vabsq_f32(vld1q_f32(src + j + 8)));
+            m3 = vmaxnmq_f32(m3, vabsq_f32(vld1q_f32(src + j + 12)));
+        }
+        const float amax = vmaxnmvq_f32(vmaxnmq_f32(vmaxnmq_f32(m0, m1), vmaxnmq_f32(m2, m3)));
+        if (amax == 0.0f) {
+            memset(&y[b], 0, sizeof y[b]);
+            continue;
+        }
+        // The first element of that magnitude fixes the sign: find its run of 16, then the element.
+        const float32x4_t va = vdupq_n_f32(amax);
+        int j = 0;
+        for (; j < EK_QK_K - 16; j += 16) {
+            const uint32x4_t e = vorrq_u32(vorrq_u32(vceqq_f32(vabsq_f32(vld1q_f32(src + j)), va),
+                                                     vceqq_f32(vabsq_f32(vld1q_f32(src + j + 4)), va)),
+                                           vorrq_u32(vceqq_f32(vabsq_f32(vld1q_f32(src + j + 8)), va),
+                                                     vceqq_f32(vabsq_f32(vld1q_f32(src + j + 12)), va)));
+            if (vmaxvq_u32(e) != 0) break;
+        }
+        while (fabsf(src[j]) != amax) ++j;
+        const float iscale = -127.0f / src[j];
+        for (int g = 0; g < EK_QK_K / 16; ++g) {
+            const float *s = src + 16 * g;
+            const int32x4_t q0 = vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(s), iscale));
+            const int32x4_t q1 = vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(s + 4), iscale));
+            const int32x4_t q2 = vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(s + 8), iscale));
+            const int32x4_t q3 = vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(s + 12), iscale));
+            // Saturating narrows cap at 127; nothing rounds below -127.
+            const int8x16_t q = vcombine_s8(vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1))),
+                                            vqmovn_s16(vcombine_s16(vqmovn_s32(q2), vqmovn_s32(q3))));
+            vst1q_s8(y[b].qs + 16 * g, q);
+            y[b].bsums[g] = vaddlvq_s8(q);
+        }
+        y[b].d = 1.0f / iscale;
+    }
+}
+
+// ---- element-wise ops -----------------------------------------------------------------------
+// exp_shift_sum and silu_mul stay scalar: their twins call libm's expf, which a vector exp would
+// not match bit for bit.
+
+// Squares rounded to f32, then summed in f64 in element order as the twin does.
+static double ek_sum_squares_neon(const float *x, int64_t n) {
+    double sum = 0.0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t v = vld1q_f32(x + i);
+        const float32x4_t p = vmulq_f32(v, v);
+        const float64x2_t lo = vcvt_f64_f32(vget_low_f32(p)), hi = vcvt_high_f64_f32(p);
+        sum += vgetq_lane_f64(lo, 0);
+        sum += vgetq_lane_f64(lo, 1);
+        sum += vgetq_lane_f64(hi, 0);
+        sum += vgetq_lane_f64(hi, 1);
+    }
+    for (; i < n; ++i) sum += (double)(x[i] * x[i]);
+    return sum;
+}
+
+static void ek_scale_mul_neon(const float *x, float scale, const float *w, float *y, int64_t n) {
+    int64_t i = 0;
+    if (w) {
+        for (; i + 8 <= n; i += 8) {
+            vst1q_f32(y + i, vmulq_f32(vmulq_n_f32(vld1q_f32(x + i), scale), vld1q_f32(w + i)));
+            vst1q_f32(y + i + 4, vmulq_f32(vmulq_n_f32(vld1q_f32(x + i + 4), scale), vld1q_f32(w + i + 4)));
+        }
+        for (; i < n; ++i) y[i] = x[i] * scale * w[i];
+    } else {
+        for (; i + 8 <= n; i += 8) {
+            vst1q_f32(y + i, vmulq_n_f32(vld1q_f32(x + i), scale));
+            vst1q_f32(y + i + 4, vmulq_n_f32(vld1q_f32(x + i + 4), scale));
+        }
+        for (; i < n; ++i) y[i] = x[i] * scale;
+    }
+}
+
+// FMAXNM skips NaN as the twin's `x > max` does.
+static float ek_max_neon(const float *x, int64_t n) {
+    float max = -INFINITY;
+    int64_t i = 0;
+    if (n >= 8) {
+        float32x4_t m0 = vdupq_n_f32(-INFINITY), m1 = m0;
+        for (; i + 8 <= n; i += 8) {
+            m0 = vmaxnmq_f32(m0, vld1q_f32(x + i));
+            m1 = vmaxnmq_f32(m1, vld1q_f32(x + i + 4));
+        }
+        max = vmaxnmvq_f32(vmaxnmq_f32(m0, m1));
+    }
+    for (; i < n; ++i) if (x[i] > max) max = x[i];
+    return max;
+}
+
+static void ek_scale_neon(float *x, float s, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        vst1q_f32(x + i, vmulq_n_f32(vld1q_f32(x + i), s));
+        vst1q_f32(x + i + 4, vmulq_n_f32(vld1q_f32(x + i + 4), s));
+    }
+    for (; i < n; ++i) x[i] *= s;
+}
+
+static void ek_add_neon(const float *a, const float *b, float *out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        vst1q_f32(out + i, vaddq_f32(vld1q_f32(a + i), vld1q_f32(b + i)));
+        vst1q_f32(out + i + 4, vaddq_f32(vld1q_f32(a + i + 4), vld1q_f32(b + i + 4)));
+    }
+    for (; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+// Products rounded separately, then subtracted/added, as the twin does.
+static void ek_rope_neon(float *x, int64_t n_heads, int64_t head_dim, int64_t pairs, const float *cs, const float *sn, bool neox) {
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *v = x + h * head_dim;
+        int64_t i = 0;
+        if (neox) {
+            float *u = v + pairs;
+            for (; i + 4 <= pairs; i += 4) {
+                const float32x4_t x0 = vld1q_f32(v + i), x1 = vld1q_f32(u + i);
+                const float32x4_t c = vld1q_f32(cs + i), s = vld1q_f32(sn + i);
+                vst1q_f32(v + i, vsubq_f32(vmulq_f32(x0, c), vmulq_f32(x1, s)));
+                vst1q_f32(u + i, vaddq_f32(vmulq_f32(x0, s), vmulq_f32(x1, c)));
+            }
+            for (; i < pairs; i++) {
+                const float x0 = v[i], x1 = u[i];
+                v[i] = x0 * cs[i] - x1 * sn[i];
+                u[i] = x0 * sn[i] + x1 * cs[i];
+            }
+        } else {
+            for (; i + 4 <= pairs; i += 4) {
+                const float32x4x2_t p = vld2q_f32(v + 2 * i);
+                const float32x4_t c = vld1q_f32(cs + i), s = vld1q_f32(sn + i);
+                float32x4x2_t r;
+                r.val[0] = vsubq_f32(vmulq_f32(p.val[0], c), vmulq_f32(p.val[1], s));
+                r.val[1] = vaddq_f32(vmulq_f32(p.val[0], s), vmulq_f32(p.val[1], c));
+                vst2q_f32(v + 2 * i, r);
+            }
+            for (; i < pairs; i++) {
+                const float x0 = v[2 * i], x1 = v[2 * i + 1];
+                v[2 * i] = x0 * cs[i] - x1 * sn[i];
+                v[2 * i + 1] = x0 * sn[i] + x1 * cs[i];
+            }
+        }
+    }
+}
+
+// Short-batch attention: products rounded to f32, summed in element order.
+static float ek_dot_f16_neon(int64_t n, const ek_fp16 *a, const ek_fp16 *b) {
+    float s = 0.0f;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float32x4_t a0, a1, b0, b1;
+        ek_neon_load_h8(a + i, &a0, &a1);
+        ek_neon_load_h8(b + i, &b0, &b1);
+        s = ek_neon_add_lanes(s, vmulq_f32(a0, b0));
+        s = ek_neon_add_lanes(s, vmulq_f32(a1, b1));
+    }
+    for (; i < n; ++i) s += ek_half_to_float(a[i]) * ek_half_to_float(b[i]);
+    return s;
+}
+
+// Long prompts: the canonical layout, 16 FMA lanes (four vectors) folded pairwise 8, 4, 2, 1,
+// then the tail fused in one element at a time.
+static float ek_dot_f32_f16_neon(int64_t n, const float *a, const ek_fp16 *b) {
+    float32x4_t l0 = vdupq_n_f32(0.0f), l1 = l0, l2 = l0, l3 = l0;   // lanes 0-3, 4-7, 8-11, 12-15
+    const int64_t body = n - n % EK_CANONICAL_LANES;
+    for (int64_t i = 0; i < body; i += EK_CANONICAL_LANES) {
+        float32x4_t b0, b1, b2, b3;
+        ek_neon_load_h8(b + i, &b0, &b1);
+        ek_neon_load_h8(b + i + 8, &b2, &b3);
+        l0 = vfmaq_f32(l0, vld1q_f32(a + i), b0);
+        l1 = vfmaq_f32(l1, vld1q_f32(a + i + 4), b1);
+        l2 = vfmaq_f32(l2, vld1q_f32(a + i + 8), b2);
+        l3 = vfmaq_f32(l3, vld1q_f32(a + i + 12), b3);
+    }
+    l0 = vaddq_f32(vaddq_f32(l0, l2), vaddq_f32(l1, l3));            // w = 8, then w = 4
+    const float32x2_t l01 = vadd_f32(vget_low_f32(l0), vget_high_f32(l0));   // w = 2
+    float s = vget_lane_f32(l01, 0) + vget_lane_f32(l01, 1);                 // w = 1
+    for (int64_t i = body; i < n; i++) s = fmaf(a[i], ek_half_to_float(b[i]), s);
+    return s;
+}
+
+static void ek_scale_f16_neon(int64_t n, ek_fp16 *acc, float s) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float32x4_t a0, a1;
+        ek_neon_load_h8(acc + i, &a0, &a1);
+        ek_neon_store_h8(acc + i, vmulq_n_f32(a0, s), vmulq_n_f32(a1, s));
+    }
+    for (; i < n; ++i) acc[i] = ek_float_to_half(ek_half_to_float(acc[i]) * s);
+}
+
+static void ek_mad_f16_neon(int64_t n, ek_fp16 *acc, const ek_fp16 *v, float s) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float32x4_t a0, a1, v0, v1;
+        ek_neon_load_h8(acc + i, &a0, &a1);
+        ek_neon_load_h8(v + i, &v0, &v1);
+        ek_neon_store_h8(acc + i, vaddq_f32(a0, vmulq_n_f32(v0, s)), vaddq_f32(a1, vmulq_n_f32(v1, s)));
+    }
+    for (; i < n; ++i) acc[i] = ek_float_to_half(ek_half_to_float(acc[i]) + ek_half_to_float(v[i]) * s);
+}
+
+// acc = fma(v, s, acc), as the twin.
+static void ek_mad_f32_f16_neon(int64_t n, float *acc, const ek_fp16 *v, float s) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float32x4_t v0, v1;
+        ek_neon_load_h8(v + i, &v0, &v1);
+        vst1q_f32(acc + i, vfmaq_n_f32(vld1q_f32(acc + i), v0, s));
+        vst1q_f32(acc + i + 4, vfmaq_n_f32(vld1q_f32(acc + i + 4), v1, s));
+    }
+    for (; i < n; ++i) acc[i] = fmaf(ek_half_to_float(v[i]), s, acc[i]);
+}
+
+static void ek_f32_to_f16_neon(const float *x, ek_fp16 *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        vst1q_u16(y + i, vcombine_u16(ek_neon_f2h4(vld1q_f32(x + i)), ek_neon_f2h4(vld1q_f32(x + i + 4))));
+    }
+    for (; i < n; ++i) y[i] = ek_float_to_half(x[i]);
+}
+
+static void ek_f16_to_f32_neon(const ek_fp16 *x, float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float32x4_t lo, hi;
+        ek_neon_load_h8(x + i, &lo, &hi);
+        vst1q_f32(y + i, lo);
+        vst1q_f32(y + i + 4, hi);
+    }
+    for (; i < n; ++i) y[i] = ek_half_to_float(x[i]);
+}
+
+static void ek_quantize_row_f16_neon(const float *restrict src, void *restrict dst, int64_t n) {
+    ek_f32_to_f16_neon(src, dst, n);
+}
+
+static void ek_dequantize_row_f16_neon(const void *restrict src, float *restrict dst, int64_t n) {
+    ek_f16_to_f32_neon(src, dst, n);
+}
+
+// ---- 32-element block types: decoding ---------------------------------------------------------
+
+enum { EK_B32_Q4_0, EK_B32_Q4_1, EK_B32_Q5_0, EK_B32_Q5_1, EK_B32_Q8_0 };
+
+EK_NEON_INLINE size_t ek_b32_size(int kind) {
+    switch (kind) {
+    case EK_B32_Q4_0: return sizeof(ek_block_q4_0);
+    case EK_B32_Q4_1: return sizeof(ek_block_q4_1);
+    case EK_B32_Q5_0: return sizeof(ek_block_q5_0);
+    case EK_B32_Q5_1: return sizeof(ek_block_q5_1);
+    default: return sizeof(ek_block_q8_0);
+    }
+}
+
+// Types with an offset m pair with Q8_1 (whose s = dx * sum(qx)); the others with Q8_0.
+EK_NEON_INLINE bool ek_b32_has_offset(int kind) { return kind == EK_B32_Q4_1 || kind == EK_B32_Q5_1; }
+
+// Bit 4 of the 32 codes of a Q5_0/Q5_1 block (bit j of the little-endian qh belongs to element j):
+// 0xff in the lanes whose bit is set, for elements 0..15 (lo) and 16..31 (hi).
+EK_NEON_INLINE void ek_neon_q5_bits(const uint8_t qh[4], uint8x16_t *lo, uint8x16_t *hi) {
+    static const uint8_t pick[32] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                      2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3 };
+    static const uint8_t bit[16] = { 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128 };
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    const uint8x16_t v = vreinterpretq_u8_u32(vdupq_n_u32(bits));
+    const uint8x16_t m = vld1q_u8(bit);
+    *lo = vtstq_u8(vqtbl1q_u8(v, vld1q_u8(pick)), m);
+    *hi = vtstq_u8(vqtbl1q_u8(v, vld1q_u8(pick + 16)), m);
+}
+
+// The 32 codes of one weight block as int8: elements 0..15 in *lo, 16..31 in *hi.
+EK_NEON_INLINE void ek_b32_decode(int kind, const uint8_t *blk, int8x16_t *lo, int8x16_t *hi) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0f);
+    switch (kind) {
+    case EK_B32_Q4_0: {
+        const uint8x16_t q = vld1q_u8(((const ek_block_q4_0 *)blk)->qs);
+        *lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), vdupq_n_s8(8));
+        *hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), vdupq_n_s8(8));
+        break;
+    }
+    case EK_B32_Q4_1: {
+        const uint8x16_t q = vld1q_u8(((const ek_block_q4_1 *)blk)->qs);
+        *lo = vreinterpretq_s8_u8(vandq_u8(q, m4));
+        *hi = vreinterpretq_s8_u8(vshrq_n_u8(q, 4));
+        break;
+    }
+    case EK_B32_Q5_0: {   // code - 16 = nibble - 16 unless bit 4 is set
+        const ek_block_q5_0 *a = (const ek_block_q5_0 *)blk;
+        uint8x16_t blo, bhi;
+        ek_neon_q5_bits(a->qh, &blo, &bhi);
+        const uint8x16_t q = vld1q_u8(a->qs), sixteen = vdupq_n_u8(0x10);
+        *lo = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(q, m4), vbicq_u8(sixteen, blo)));
+        *hi = vreinterpretq_s8_u8(vsubq_u8(vshrq_n_u8(q, 4), vbicq_u8(sixteen, bhi)));
+        break;
+    }
+    case EK_B32_Q5_1: {
+        const ek_block_q5_1 *a = (const ek_block_q5_1 *)blk;
+        uint8x16_t blo, bhi;
+        ek_neon_q5_bits(a->qh, &blo, &bhi);
+        const uint8x16_t q = vld1q_u8(a->qs), sixteen = vdupq_n_u8(0x10);
+        *lo = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(q, m4), vandq_u8(sixteen, blo)));
+        *hi = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(q, 4), vandq_u8(sixteen, bhi)));
+        break;
+    }
+    default: {
+        const int8_t *q = ((const ek_block_q8_0 *)blk)->qs;
+        *lo = vld1q_s8(q);
+        *hi = vld1q_s8(q + 16);
+        break;
+    }
+    }
+}
+
+// A block's float term from its integer sum, in each twin's order (dw, mw: weight scale and
+// offset; dx, sx: activation scale and scaled sum).
+EK_NEON_INLINE float32x4_t ek_b32_terms(int kind, float32x4_t isum, float32x4_t dw, float32x4_t mw,
+                                        float32x4_t dx, float32x4_t sx) {
+    switch (kind) {
+    case EK_B32_Q4_0: return vmulq_f32(vmulq_f32(isum, dw), dx);                 // (isum * dw) * dx
+    case EK_B32_Q5_0: return vmulq_f32(vmulq_f32(dw, dx), isum);                 // (dw * dx) * isum
+    case EK_B32_Q8_0: return vmulq_f32(isum, vmulq_f32(dw, dx));                 // isum * (dw * dx)
+    default: return vaddq_f32(vmulq_f32(vmulq_f32(dw, dx), isum), vmulq_f32(mw, sx));   // + mw * sx
+    }
+}
+
+EK_NEON_INLINE float ek_b32_term(int kind, float isum, float dw, float mw, float dx, float sx) {
+    switch (kind) {
+    case EK_B32_Q4_0: return isum * dw * dx;
+    case EK_B32_Q5_0: return (dw * dx) * isum;
+    case EK_B32_Q8_0: return isum * (dw * dx);
+    default: return (dw * dx) * isum + mw * sx;
+    }
+}
+
+// ---- K types with lane sums ---------------------------------------------------------------------
+// The twins accumulate a super-block's products into eight integer lanes (element index mod 8),
+// each scaled by its group's scale, and add d * lane to eight float sums. SMULL/SMLAL of 8-byte
+// halves give exactly those lanes; a group's 16-bit lane sums are then scaled into two int32x4
+// (lanes 0-3, 4-7) with SMLAL by the group's scale.
+
+// Lanes of one group of 16 elements scaled by s into (l0, l1). Codes times activations, two
+// products per 16-bit lane: |code| <= 64 keeps them in range.
+EK_NEON_INLINE void ek_neon_lanes16(int8x16_t c, const int8_t *y, int16_t s, int32x4_t *l0, int32x4_t *l1) {
+    const int8x16_t q = vld1q_s8(y);
+    const int16x8_t p = vmlal_high_s8(vmull_s8(vget_low_s8(c), vget_low_s8(q)), c, q);
+    *l0 = vmlal_n_s16(*l0, vget_low_s16(p), s);
+    *l1 = vmlal_high_n_s16(*l1, p, s);
+}
+
+// The same for a group of 32 elements (codes c0: elements 0..15, c1: 16..31); four products per
+// 16-bit lane, |code| <= 32.
+EK_NEON_INLINE void ek_neon_lanes32(int8x16_t c0, int8x16_t c1, const int8_t *y, int16_t s, int32x4_t *l0, int32x4_t *l1) {
+    const int8x16_t q0 = vld1q_s8(y), q1 = vld1q_s8(y + 16);
+    int16x8_t p = vmull_s8(vget_low_s8(c0), vget_low_s8(q0));
+    p = vmlal_high_s8(p, c0, q0);
+    p = vmlal_s8(p, vget_low_s8(c1), vget_low_s8(q1));
+    p = vmlal_high_s8(p, c1, q1);
+    *l0 = vmlal_n_s16(*l0, vget_low_s16(p), s);
+    *l1 = vmlal_high_n_s16(*l1, p, s);
+}
+
+// sums += d * lanes, per lane (the twins' `sums[l] += d * (float)lanes[l]`).
+EK_NEON_INLINE void ek_neon_scale_lanes(float32x4_t sums[2], int32x4_t l0, int32x4_t l1, float d) {
+    sums[0] = vaddq_f32(sums[0], vmulq_n_f32(vcvtq_f32_s32(l0), d));
+    sums[1] = vaddq_f32(sums[1], vmulq_n_f32(vcvtq_f32_s32(l1), d));
+}
+
+EK_NEON_INLINE const ek_block_q8_K *ek_neon_q8K_row(const void *x, size_t stride, int t) {
+    return (const ek_block_q8_K *)((const uint8_t *)x + (size_t)t * stride);
+}
+
+// Q3_K scales: 12 bytes to sixteen signed scales (6 bits, biased by 32).
+EK_NEON_INLINE void ek_neon_q3_K_scales(const uint8_t q[12], int16_t out[16]) {
+    uint32_t s[4];
+    memcpy(s, q, 12);
+    const uint32_t low4 = 0x0f0f0f0fu, low2 = 0x03030303u;
+    const uint32_t top = s[2];
+    s[2] = ((s[0] >> 4) & low4) | (((top >> 4) & low2) << 4);
+    s[3] = ((s[1] >> 4) & low4) | (((top >> 6) & low2) << 4);
+    s[0] = (s[0] & low4) | ((top & low2) << 4);
+    s[1] = (s[1] & low4) | (((top >> 2) & low2) << 4);
+    const int8x16_t sc = vsubq_s8(vld1q_s8((const int8_t *)s), vdupq_n_s8(32));
+    vst1q_s16(out, vmovl_s8(vget_low_s8(sc)));
+    vst1q_s16(out + 8, vmovl_high_s8(sc));
+}
+
+// Q4_K/Q5_K scales: 12 bytes to eight 6-bit scales (bytes 0..7) and eight mins (bytes 8..15).
+EK_NEON_INLINE uint8x16_t ek_neon_k4_scales(const uint8_t q[EK_K_SCALE_SIZE]) {
+    uint32_t s[4];
+    memcpy(s, q, EK_K_SCALE_SIZE);
+    const uint32_t low6 = 0x3f3f3f3fu, low4 = 0x0f0f0f0fu, low2 = 0x03030303u;
+    s[3] = ((s[2] >> 4) & low4) | (((s[1] >> 6) & low2) << 4);   // mins 4..7
+    const uint32_t mins = s[1] & low6;                            // mins 0..3
+    s[1] = (s[2] & low4) | (((s[0] >> 6) & low2) << 4);          // scales 4..7
+    s[0] &= low6;                                                 // scales 0..3
+    s[2] = mins;
+    return vld1q_u8((const uint8_t *)s);
+}
+
+// Q4_K/Q5_K min term: sum over groups of 32 of min * (sum of the group's activations).
+EK_NEON_INLINE int32_t ek_neon_k4_mins(const ek_block_q8_K *y, uint8x16_t sm) {
+    const int16x8_t bs = vpaddq_s16(vld1q_s16(y->bsums), vld1q_s16(y->bsums + 8));
+    const int16x8_t mn = vreinterpretq_s16_u16(vmovl_high_u8(sm));
+    return vaddvq_s32(vmlal_high_s16(vmull_s16(vget_low_s16(bs), vget_low_s16(mn)), bs, mn));
+}
+
+// 0 + sums[0] + ... + sums[7] from `start`, left to right.
+EK_NEON_INLINE float ek_neon_fold_sums(float start, const float32x4_t sums[2]) {
+    return ek_neon_add_lanes(ek_neon_add_lanes(start, sums[0]), sums[1]);
+}
+
+// Q3_K: codes = 2 low bits (32-byte runs of qs, shifts 0/2/4/6) - 4 unless the hmask bit is set,
+// 16 groups of 16 with signed scales.
+EK_NEON_INLINE void ek_dot_q3_K(int64_t n, const void *restrict w, const void *restrict x, size_t stride,
+                                const int nx, float *restrict s) {
+    const ek_block_q3_K *restrict a = w;
+    const uint8x16_t m3 = vdupq_n_u8(3), four = vdupq_n_u8(4);
+    float32x4_t sums[EK_TILE_TOKENS][2];
+    for (int t = 0; t < nx; ++t) sums[t][0] = sums[t][1] = vdupq_n_f32(0.0f);
+    for (int64_t i = 0; i < n / EK_QK_K; ++i) {
+        int16_t sc[16];
+        ek_neon_q3_K_scales(a[i].scales, sc);
+        const uint8x16_t hm0 = vld1q_u8(a[i].hmask), hm1 = vld1q_u8(a[i].hmask + 16);
+        int8x16_t c[16];
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) {
+            uint8x16_t q0 = vld1q_u8(a[i].qs + 32 * h), q1 = vld1q_u8(a[i].qs + 32 * h + 16);
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; ++k) {
+                const uint8x16_t bit = vdupq_n_u8((uint8_t)(1u << (4 * h + k)));
+                c[8 * h + 2 * k] = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(q0, m3), vbicq_u8(four, vtstq_u8(hm0, bit))));
+                c[8 * h + 2 * k + 1] = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(q1, m3), vbicq_u8(four, vtstq_u8(hm1, bit))));
+                q0 = vshrq_n_u8(q0, 2);
+                q1 = vshrq_n_u8(q1, 2);
+            }
+        }
+        const float dw = ek_neon_h2f(a[i].d);
+        for (int t = 0; t < nx; ++t) {
+            const ek_block_q8_K *y = ek_neon_q8K_row(x, stride, t) + i;
+            int32x4_t l0 = vdupq_n_s32(0), l1 = vdupq_n_s32(0);
+#pragma GCC unroll 16
+            for (int g = 0; g < 16; ++g) ek_neon_lanes16(c[g], y->qs + 16 * g, sc[g], &l0, &l1);
+            ek_neon_scale_lanes(sums[t], l0, l1, dw * y->d);
+        }
+    }
+    for (int t = 0; t < nx; ++t) s[t] = ek_neon_fold_sums(0.0f, sums[t]);
+}
+
+// Q4_K/Q5_K: eight groups of 32 with 6-bit scales and mins; qs chunk c holds group 2c in its low
+// nibbles and 2c+1 in its high nibbles. Q5_K's fifth bits: bit 2c of qh[l] for the low nibble,
+// 2c+1 for the high one. The twins subtract dmin * mins from the row's sum block by block and add
+// the eight lane sums at the end.
+EK_NEON_INLINE void ek_dot_q45_K(const bool five, int64_t n, const void *restrict w, const void *restrict x,
+                                 size_t stride, const int nx, float *restrict s) {
+    const size_t bsize = five ? sizeof(ek_block_q5_K) : sizeof(ek_block_q4_K);
+    const uint8x16_t m4 = vdupq_n_u8(0x0f), bit4 = vdupq_n_u8(0x10);
+    float32x4_t sums[EK_TILE_TOKENS][2];
+    float mins[EK_TILE_TOKENS];
+    for (int t = 0; t < nx; ++t) { sums[t][0] = sums[t][1] = vdupq_n_f32(0.0f); mins[t] = 0.0f; }
+    for (int64_t i = 0; i < n / EK_QK_K; ++i) {
+        const uint8_t *blk = (const uint8_t *)w + (size_t)i * bsize;
+        // Both layouts start with d, dmin, scales; qs follows qh in Q5_K.
+        const ek_block_q4_K *a = (const ek_block_q4_K *)blk;
+        const uint8_t *qs = five ? ((const ek_block_q5_K *)blk)->qs : a->qs;
+        const uint8x16_t sm = ek_neon_k4_scales(a->scales);
+        int16_t sc[8];
+        vst1q_s16(sc, vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(sm))));
+        uint8x16_t h0 = vdupq_n_u8(0), h1 = vdupq_n_u8(0);
+        if (five) {
+            h0 = vld1q_u8(((const ek_block_q5_K *)blk)->qh);
+            h1 = vld1q_u8(((const ek_block_q5_K *)blk)->qh + 16);
+        }
+        int8x16_t c[16];
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+            const uint8x16_t q0 = vld1q_u8(qs + 32 * k), q1 = vld1q_u8(qs + 32 * k + 16);
+            uint8x16_t l0 = vandq_u8(q0, m4), l1 = vandq_u8(q1, m4);
+            uint8x16_t u0 = vshrq_n_u8(q0, 4), u1 = vshrq_n_u8(q1, 4);
+            if (five) {
+                l0 = vorrq_u8(l0, vandq_u8(vshlq_n_u8(h0, 4), bit4));
+                l1 = vorrq_u8(l1, vandq_u8(vshlq_n_u8(h1, 4), bit4));
+                u0 = vorrq_u8(u0, vandq_u8(vshlq_n_u8(h0, 3), bit4));
+                u1 = vorrq_u8(u1, vandq_u8(vshlq_n_u8(h1, 3), bit4));
+                h0 = vshrq_n_u8(h0, 2);
+                h1 = vshrq_n_u8(h1, 2);
+            }
+            c[4 * k] = vreinterpretq_s8_u8(l0);
+            c[4 * k + 1] = vreinterpretq_s8_u8(l1);
+            c[4 * k + 2] = vreinterpretq_s8_u8(u0);
+            c[4 * k + 3] = vreinterpretq_s8_u8(u1);
+        }
+        const float dw = ek_neon_h2f(a->d), mw = ek_neon_h2f(a->dmin);
+        for (int t = 0; t < nx; ++t) {
+            const ek_block_q8_K *y = ek_neon_q8K_row(x, stride, t) + i;
+            int32x4_t l0 = vdupq_n_s32(0), l1 = vdupq_n_s32(0);
+#pragma GCC unroll 8
+            for (int g = 0; g < 8; ++g) ek_neon_lanes32(c[2 * g], c[2 * g + 1], y->qs + 32 * g, sc[g], &l0, &l1);
+            ek_neon_scale_lanes(sums[t], l0, l1, dw * y->d);
+            const float dmin = mw * y->d;
+            mins[t] -= dmin * (float)ek_neon_k4_mins(y, sm);
+        }
+    }
+    for (int t = 0; t < nx; ++t) s[t] = ek_neon_fold_sums(mins[t], sums[t]);
+}
+
+// Q6_K: 16 groups of 16 with int8 scales; codes = 6 bits - 32. Per 128-element half, ql holds the
+// low nibbles (elements l and 32+l in the low nibbles, 64+l and 96+l in the high ones) and qh the
+// top two bits at shifts 0/2/4/6.
+EK_NEON_INLINE void ek_dot_q6_K(int64_t n, const void *restrict w, const void *restrict x, size_t stride,
+                                const int nx, float *restrict s) {
+    const ek_block_q6_K *restrict a = w;
+    const uint8x16_t m4 = vdupq_n_u8(0x0f), m2 = vdupq_n_u8(0x03), m2hi = vdupq_n_u8(0x30);
+    const int8x16_t bias = vdupq_n_s8(32);
+    float32x4_t sums[EK_TILE_TOKENS][2];
+    for (int t = 0; t < nx; ++t) sums[t][0] = sums[t][1] = vdupq_n_f32(0.0f);
+    for (int64_t i = 0; i < n / EK_QK_K; ++i) {
+        const int8x16_t sc8 = vld1q_s8(a[i].scales);
+        int16_t sc[16];
+        vst1q_s16(sc, vmovl_s8(vget_low_s8(sc8)));
+        vst1q_s16(sc + 8, vmovl_high_s8(sc8));
+        int8x16_t c[16];
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) {
+            const uint8_t *ql = a[i].ql + 64 * h;
+            const uint8x16_t qh0 = vld1q_u8(a[i].qh + 32 * h), qh1 = vld1q_u8(a[i].qh + 32 * h + 16);
+            const uint8x16_t ql0 = vld1q_u8(ql), ql1 = vld1q_u8(ql + 16), ql2 = vld1q_u8(ql + 32), ql3 = vld1q_u8(ql + 48);
+            const uint8x16_t u[8] = {
+                vorrq_u8(vandq_u8(ql0, m4), vshlq_n_u8(vandq_u8(qh0, m2), 4)),
+                vorrq_u8(vandq_u8(ql1, m4), vshlq_n_u8(vandq_u8(qh1, m2), 4)),
+                vorrq_u8(vandq_u8(ql2, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(qh0, 2), m2), 4)),
+                vorrq_u8(vandq_u8(ql3, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(qh1, 2), m2), 4)),
+                vorrq_u8(vshrq_n_u8(ql0, 4), vandq_u8(qh0, m2hi)),
+                vorrq_u8(vshrq_n_u8(ql1, 4), vandq_u8(qh1, m2hi)),
+                vorrq_u8(vshrq_n_u8(ql2, 4), vandq_u8(vshrq_n_u8(qh0, 2), m2hi)),
+                vorrq_u8(vshrq_n_u8(ql3, 4), vandq_u8(vshrq_n_u8(qh1, 2), m2hi)),
+            };
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; ++k) c[8 * h + k] = vsubq_s8(vreinterpretq_s8_u8(u[k]), bias);
+        }
+        const float dw = ek_neon_h2f(a[i].d);
+        for (int t = 0; t < nx; ++t) {
+            const ek_block_q8_K *y = ek_neon_q8K_row(x, stride, t) + i;
+            int32x4_t l0 = vdupq_n_s32(0), l1 = vdupq_n_s32(0);
+#pragma GCC unroll 16
+            for (int g = 0; g < 16; ++g) ek_neon_lanes16(c[g], y->qs + 16 * g, sc[g], &l0, &l1);
+            ek_neon_scale_lanes(sums[t], l0, l1, dw * y->d);
+        }
+    }
+    for (int t = 0; t < nx; ++t) s[t] = ek_neon_fold_sums(0.0f, sums[t]);
+}
+
+// vec_dot and tile entry points of the K types; the tile kernel has a copy for full tiles, whose
+// token loops unroll.
+#define EK_NEON_K_ENTRIES(name, call)                                                                  \
+    static float ek_vec_dot_##name##_neon(int64_t n, const void *restrict w, const void *restrict x) { \
+        float s;                                                                                        \
+        call(n, w, x, 0, 1, &s);                                                                        \
+        return s;                                                                                       \
+    }                                                                                                   \
+    static void ek_vec_dot_tile_##name##_neon(int64_t n, const void *restrict w, const void *restrict x, \
+                                              size_t stride, int nx, float *restrict s) {              \
+        if (nx == EK_TILE_TOKENS) call(n, w, x, stride, EK_TILE_TOKENS, s);                             \
+        else call(n, w, x, stride, nx, s);                                                              \
+    }
+
+#define EK_NEON_Q4_K(n, w, x, stride, nx, s) ek_dot_q45_K(false, n, w, x, stride, nx, s)
+#define EK_NEON_Q5_K(n, w, x, stride, nx, s) ek_dot_q45_K(true, n, w, x, stride, nx, s)
+EK_NEON_K_ENTRIES(q3_K_q8_K, ek_dot_q3_K)
+EK_NEON_K_ENTRIES(q4_K_q8_K, EK_NEON_Q4_K)
+EK_NEON_K_ENTRIES(q5_K_q8_K, EK_NEON_Q5_K)
+EK_NEON_K_ENTRIES(q6_K_q8_K, ek_dot_q6_K)
+#undef EK_NEON_Q4_K
+#undef EK_NEON_Q5_K
+#undef EK_NEON_K_ENTRIES
+
+// ---- the integer-total kernels, twice ---------------------------------------------------------
+
+#define EK_NEON_INT_PASS 1
+#define EK_INT(name) name##_neon
+#define EK_INT_TARGET
+#include "neon.c"
+#undef EK_INT
+#undef EK_INT_TARGET
+#undef EK_NEON_INT_PASS
+
+#define EK_NEON_INT_PASS 2
+#define EK_INT(name) name##_dotprod
+#define EK_INT_TARGET EK_DOTPROD_TARGET
+#include "neon.c"
+#undef EK_INT
+#undef EK_INT_TARGET
+#undef EK_NEON_INT_PASS
+
+// ---- dispatch ---------------------------------------------------------------------------------
 
 const char *ek_patch_neon(ek_type_traits *types, ek_op_kernels *ops) {
-    (void)types; (void)ops;
-    return "neon";
+    types[EK_F32].vec_dot = ek_vec_dot_f32_neon;
+    types[EK_F16].vec_dot = ek_vec_dot_f16_neon;
+    types[EK_F16].to_float = ek_dequantize_row_f16_neon;
+    types[EK_F16].from_float = ek_quantize_row_f16_neon;
+    types[EK_BF16].vec_dot = ek_vec_dot_bf16_neon;
+    types[EK_Q8_0].from_float = ek_quantize_row_q8_0_neon;
+    types[EK_Q8_1].from_float = ek_quantize_row_q8_1_neon;
+    types[EK_Q8_K].from_float = ek_quantize_row_q8_K_neon;
+
+#define EK_SET(type, name, variant)                                  \
+    do {                                                             \
+        types[type].vec_dot = ek_vec_dot_##name##_##variant;         \
+        types[type].vec_dot_tile = ek_vec_dot_tile_##name##_##variant; \
+    } while (0)
+    EK_SET(EK_Q3_K, q3_K_q8_K, neon);
+    EK_SET(EK_Q4_K, q4_K_q8_K, neon);
+    EK_SET(EK_Q5_K, q5_K_q8_K, neon);
+    EK_SET(EK_Q6_K, q6_K_q8_K, neon);
+    const bool dotprod = ek_cpu_has_dotprod();
+    if (dotprod) {
+        EK_SET(EK_Q4_0, q4_0_q8_0, dotprod);
+        EK_SET(EK_Q4_1, q4_1_q8_1, dotprod);
+        EK_SET(EK_Q5_0, q5_0_q8_0, dotprod);
+        EK_SET(EK_Q5_1, q5_1_q8_1, dotprod);
+        EK_SET(EK_Q8_0, q8_0_q8_0, dotprod);
+        EK_SET(EK_Q2_K, q2_K_q8_K, dotprod);
+    } else {
+        EK_SET(EK_Q4_0, q4_0_q8_0, neon);
+        EK_SET(EK_Q4_1, q4_1_q8_1, neon);
+        EK_SET(EK_Q5_0, q5_0_q8_0, neon);
+        EK_SET(EK_Q5_1, q5_1_q8_1, neon);
+        EK_SET(EK_Q8_0, q8_0_q8_0, neon);
+        EK_SET(EK_Q2_K, q2_K_q8_K, neon);
+    }
+#undef EK_SET
+
+    ops->sum_squares = ek_sum_squares_neon;
+    ops->scale_mul = ek_scale_mul_neon;
+    ops->max = ek_max_neon;
+    ops->scale = ek_scale_neon;
+    ops->add = ek_add_neon;
+    ops->rope = ek_rope_neon;
+    ops->dot_f16 = ek_dot_f16_neon;
+    ops->dot_f32_f16 = ek_dot_f32_f16_neon;
+    ops->scale_f16 = ek_scale_f16_neon;
+    ops->mad_f16 = ek_mad_f16_neon;
+    ops->mad_f32_f16 = ek_mad_f32_f16_neon;
+    ops->f32_to_f16 = ek_f32_to_f16_neon;
+    ops->f16_to_f32 = ek_f16_to_f32_neon;
+    return dotprod ? "neon+dotprod" : "neon";
 }
+
+#else   // EK_NEON_INT_PASS: kernels that need only integer totals, compiled once per pass
+// EK_INT(name) names this pass's copy and EK_INT_TARGET is its function attribute; pass 2 has SDOT.
+
+// Four lane sums of the 16 products a[k]*b[k]. Without SDOT each 16-bit lane holds two products,
+// which fits for |a| <= 128 since quantized activations stay within -127..127.
+EK_INT_TARGET EK_NEON_INLINE int32x4_t EK_INT(ek_dot16)(int8x16_t a, int8x16_t b) {
+#if EK_NEON_INT_PASS == 2
+    return vdotq_s32(vdupq_n_s32(0), a, b);
+#else
+    return vpaddlq_s16(vmlal_high_s8(vmull_s8(vget_low_s8(a), vget_low_s8(b)), a, b));
 #endif
+}
+
+// Four lane sums of the 32 products a0*b0 and a1*b1. Without SDOT: four products per 16-bit lane
+// for codes |a| <= 64, two for full-range int8 weights (wide).
+EK_INT_TARGET EK_NEON_INLINE int32x4_t EK_INT(ek_dot32)(const bool wide, int8x16_t a0, int8x16_t b0, int8x16_t a1, int8x16_t b1) {
+#if EK_NEON_INT_PASS == 2
+    (void)wide;
+    return vdotq_s32(vdotq_s32(vdupq_n_s32(0), a0, b0), a1, b1);
+#else
+    if (wide) {
+        const int16x8_t p0 = vmlal_high_s8(vmull_s8(vget_low_s8(a0), vget_low_s8(b0)), a0, b0);
+        const int16x8_t p1 = vmlal_high_s8(vmull_s8(vget_low_s8(a1), vget_low_s8(b1)), a1, b1);
+        return vpadalq_s16(vpaddlq_s16(p0), p1);
+    }
+    int16x8_t p = vmull_s8(vget_low_s8(a0), vget_low_s8(b0));
+    p = vmlal_high_s8(p, a0, b0);
+    p = vmlal_s8(p, vget_low_s8(a1), vget_low_s8(b1));
+    p = vmlal_high_s8(p, a1, b1);
+    return vpaddlq_s16(p);
+#endif
+}
+
+// 32-element types: four blocks per step. Their integer sums are folded into one vector, turned
+// into the four blocks' float terms with vector multiplies, and added to the token's sum one block
+// after the other, as the twins do.
+EK_INT_TARGET EK_NEON_INLINE void EK_INT(ek_dot_b32)(const int kind, int64_t n, const void *restrict w, const void *restrict x,
+                                                      size_t stride, const int nx, float *restrict s) {
+    const bool offset = ek_b32_has_offset(kind), wide = kind == EK_B32_Q8_0;
+    const size_t ws = ek_b32_size(kind);
+    const size_t xs = offset ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
+    const size_t xq = offset ? offsetof(ek_block_q8_1, qs) : offsetof(ek_block_q8_0, qs);
+    const int64_t nb = n / 32;
+    const uint8_t *restrict wb = w;
+    float sum[EK_TILE_TOKENS];
+    for (int t = 0; t < nx; ++t) sum[t] = 0.0f;
+    int64_t i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        const uint8_t *blk = wb + (size_t)i * ws;
+        int8x16_t lo[4], hi[4];
+        for (int k = 0; k < 4; ++k) ek_b32_decode(kind, blk + (size_t)k * ws, &lo[k], &hi[k]);
+        const float32x4_t dw = ek_neon_h2f_x4(blk, ws);
+        const float32x4_t mw = offset ? ek_neon_h2f_x4(blk + offsetof(ek_block_q4_1, m), ws) : dw;
+        for (int t = 0; t < nx; ++t) {
+            const uint8_t *yb = (const uint8_t *)x + (size_t)t * stride + (size_t)i * xs;
+            int32x4_t p[4];
+            for (int k = 0; k < 4; ++k) {
+                const int8_t *q = (const int8_t *)(yb + (size_t)k * xs + xq);
+                p[k] = EK_INT(ek_dot32)(wide, lo[k], vld1q_s8(q), hi[k], vld1q_s8(q + 16));
+            }
+            const float32x4_t isum = vcvtq_f32_s32(ek_neon_sum4(p[0], p[1], p[2], p[3]));
+            const float32x4_t dx = ek_neon_h2f_x4(yb, xs);
+            const float32x4_t sx = offset ? ek_neon_h2f_x4(yb + offsetof(ek_block_q8_1, s), xs) : dx;
+            sum[t] = ek_neon_add_lanes(sum[t], ek_b32_terms(kind, isum, dw, mw, dx, sx));
+        }
+    }
+    for (; i < nb; ++i) {
+        const uint8_t *blk = wb + (size_t)i * ws;
+        int8x16_t lo, hi;
+        ek_b32_decode(kind, blk, &lo, &hi);
+        const float dw = ek_neon_h2f(((const ek_block_q4_0 *)blk)->d);
+        const float mw = offset ? ek_neon_h2f(((const ek_block_q4_1 *)blk)->m) : 0.0f;
+        for (int t = 0; t < nx; ++t) {
+            const uint8_t *yb = (const uint8_t *)x + (size_t)t * stride + (size_t)i * xs;
+            const int8_t *q = (const int8_t *)(yb + xq);
+            const int32_t isum = vaddvq_s32(EK_INT(ek_dot32)(wide, lo, vld1q_s8(q), hi, vld1q_s8(q + 16)));
+            const float dx = ek_neon_h2f(((const ek_block_q8_0 *)yb)->d);
+            const float sx = offset ? ek_neon_h2f(((const ek_block_q8_1 *)yb)->s) : 0.0f;
+            sum[t] += ek_b32_term(kind, (float)isum, dw, mw, dx, sx);
+        }
+    }
+    for (int t = 0; t < nx; ++t) s[t] = sum[t];
+}
+
+// Q2_K: 16 groups of 16, codes 0..3 (32-byte runs of qs at shifts 0/2/4/6), 4-bit scales and mins.
+// The twin needs the integer totals of scale * products and of min * bsums per super-block.
+EK_INT_TARGET EK_NEON_INLINE void EK_INT(ek_dot_q2_K)(int64_t n, const void *restrict w, const void *restrict x,
+                                                       size_t stride, const int nx, float *restrict s) {
+    const ek_block_q2_K *restrict a = w;
+    const uint8x16_t m3 = vdupq_n_u8(3), m4 = vdupq_n_u8(0x0f);
+    float sum[EK_TILE_TOKENS];
+    for (int t = 0; t < nx; ++t) sum[t] = 0.0f;
+    for (int64_t i = 0; i < n / EK_QK_K; ++i) {
+        const uint8x16_t sc = vld1q_u8(a[i].scales);
+        const uint16x8_t sl = vmovl_u8(vget_low_u8(vandq_u8(sc, m4))), sh = vmovl_high_u8(vandq_u8(sc, m4));
+        const int32x4_t scale[4] = {
+            vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(sl))), vreinterpretq_s32_u32(vmovl_high_u16(sl)),
+            vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(sh))), vreinterpretq_s32_u32(vmovl_high_u16(sh)),
+        };
+        const uint8x16_t mn = vshrq_n_u8(sc, 4);
+        const int16x8_t mn0 = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(mn)));
+        const int16x8_t mn1 = vreinterpretq_s16_u16(vmovl_high_u8(mn));
+        int8x16_t c[16];
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) {
+            uint8x16_t q0 = vld1q_u8(a[i].qs + 32 * h), q1 = vld1q_u8(a[i].qs + 32 * h + 16);
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; ++k) {
+                c[8 * h + 2 * k] = vreinterpretq_s8_u8(vandq_u8(q0, m3));
+                c[8 * h + 2 * k + 1] = vreinterpretq_s8_u8(vandq_u8(q1, m3));
+                q0 = vshrq_n_u8(q0, 2);
+                q1 = vshrq_n_u8(q1, 2);
+            }
+        }
+        const float dw = ek_neon_h2f(a[i].d), mw = ek_neon_h2f(a[i].dmin);
+        for (int t = 0; t < nx; ++t) {
+            const ek_block_q8_K *y = ek_neon_q8K_row(x, stride, t) + i;
+            int32x4_t acc = vdupq_n_s32(0);
+#pragma GCC unroll 4
+            for (int g = 0; g < 16; g += 4) {
+                const int32x4_t p0 = EK_INT(ek_dot16)(c[g], vld1q_s8(y->qs + 16 * g));
+                const int32x4_t p1 = EK_INT(ek_dot16)(c[g + 1], vld1q_s8(y->qs + 16 * g + 16));
+                const int32x4_t p2 = EK_INT(ek_dot16)(c[g + 2], vld1q_s8(y->qs + 16 * g + 32));
+                const int32x4_t p3 = EK_INT(ek_dot16)(c[g + 3], vld1q_s8(y->qs + 16 * g + 48));
+                acc = vmlaq_s32(acc, ek_neon_sum4(p0, p1, p2, p3), scale[g / 4]);
+            }
+            const int16x8_t b0 = vld1q_s16(y->bsums), b1 = vld1q_s16(y->bsums + 8);
+            int32x4_t m = vmull_s16(vget_low_s16(b0), vget_low_s16(mn0));
+            m = vmlal_high_s16(m, b0, mn0);
+            m = vmlal_s16(m, vget_low_s16(b1), vget_low_s16(mn1));
+            m = vmlal_high_s16(m, b1, mn1);
+            const float dall = y->d * dw, dmin = y->d * mw;
+            sum[t] += dall * (float)vaddvq_s32(acc) - dmin * (float)vaddvq_s32(m);
+        }
+    }
+    for (int t = 0; t < nx; ++t) s[t] = sum[t];
+}
+
+// vec_dot and tile entry points; the tile kernel has a copy for full tiles, whose token loops unroll.
+#define EK_INT_ENTRIES(name, call)                                                                       \
+    EK_INT_TARGET static float EK_INT(ek_vec_dot_##name)(int64_t n, const void *restrict w, const void *restrict x) { \
+        float s;                                                                                          \
+        call(n, w, x, 0, 1, &s);                                                                          \
+        return s;                                                                                         \
+    }                                                                                                     \
+    EK_INT_TARGET static void EK_INT(ek_vec_dot_tile_##name)(int64_t n, const void *restrict w, const void *restrict x, \
+                                                              size_t stride, int nx, float *restrict s) { \
+        if (nx == EK_TILE_TOKENS) call(n, w, x, stride, EK_TILE_TOKENS, s);                               \
+        else call(n, w, x, stride, nx, s);                                                                \
+    }
+
+#define EK_INT_Q4_0(n, w, x, stride, nx, s) EK_INT(ek_dot_b32)(EK_B32_Q4_0, n, w, x, stride, nx, s)
+#define EK_INT_Q4_1(n, w, x, stride, nx, s) EK_INT(ek_dot_b32)(EK_B32_Q4_1, n, w, x, stride, nx, s)
+#define EK_INT_Q5_0(n, w, x, stride, nx, s) EK_INT(ek_dot_b32)(EK_B32_Q5_0, n, w, x, stride, nx, s)
+#define EK_INT_Q5_1(n, w, x, stride, nx, s) EK_INT(ek_dot_b32)(EK_B32_Q5_1, n, w, x, stride, nx, s)
+#define EK_INT_Q8_0(n, w, x, stride, nx, s) EK_INT(ek_dot_b32)(EK_B32_Q8_0, n, w, x, stride, nx, s)
+EK_INT_ENTRIES(q4_0_q8_0, EK_INT_Q4_0)
+EK_INT_ENTRIES(q4_1_q8_1, EK_INT_Q4_1)
+EK_INT_ENTRIES(q5_0_q8_0, EK_INT_Q5_0)
+EK_INT_ENTRIES(q5_1_q8_1, EK_INT_Q5_1)
+EK_INT_ENTRIES(q8_0_q8_0, EK_INT_Q8_0)
+EK_INT_ENTRIES(q2_K_q8_K, EK_INT(ek_dot_q2_K))
+#undef EK_INT_Q4_0
+#undef EK_INT_Q4_1
+#undef EK_INT_Q5_0
+#undef EK_INT_Q5_1
+#undef EK_INT_Q8_0
+#undef EK_INT_ENTRIES
+
+#endif  // EK_NEON_INT_PASS
+#endif  // __aarch64__
