@@ -44,7 +44,20 @@ static void matmul_task(void *ctx, int task, int n_tasks) {
     const int64_t r0 = (int64_t)(task - part->first_task) * part->rows_per_task;
     const int64_t r1 = r0 + part->rows_per_task < tg->rows ? r0 + part->rows_per_task : tg->rows;
     const uint8_t *w = tg->w;
-    float s[EK_TILE_TOKENS];
+    float s[EK_TILE_TOKENS > EK_TILE_ROWS ? EK_TILE_TOKENS : EK_TILE_ROWS];
+    if (j->ntok < EK_TILE_TOKENS && part->traits->vec_dot_rows) {
+        // Decode steps (one or a few tokens): several weight rows per call instead.
+        for (int64_t t = 0; t < j->ntok; t++) {
+            const uint8_t *x = j->xq + (size_t)t * j->xq_stride;
+            float *y = tg->y + t * tg->y_stride;
+            for (int64_t r = r0; r < r1; r += EK_TILE_ROWS) {
+                const int nw = r1 - r < EK_TILE_ROWS ? (int)(r1 - r) : EK_TILE_ROWS;
+                part->traits->vec_dot_rows(j->cols, w + (size_t)r * part->w_row_bytes, part->w_row_bytes, nw, x, s);
+                for (int i = 0; i < nw; i++) y[r + i] = tg->bias ? s[i] + tg->bias[r + i] : s[i];
+            }
+        }
+        return;
+    }
     for (int64_t t0 = 0; t0 < j->ntok; t0 += EK_TOKEN_TILE) {
         const int64_t t1 = t0 + EK_TOKEN_TILE < j->ntok ? t0 + EK_TOKEN_TILE : j->ntok;
         for (int64_t r = r0; r < r1; r++) {

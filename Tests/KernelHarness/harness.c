@@ -158,6 +158,32 @@ static void check_tile(ek_variant v, int type) {
     }
 }
 
+// A multi-row kernel must give each row exactly what vec_dot gives it, whatever the group's size.
+static void check_rows(ek_variant v, int type) {
+    static uint8_t w[EK_TILE_ROWS][MAX_N * 4], xq[MAX_N * 4 + 4096];
+    static float x[MAX_N];
+    const ek_type_traits *g = ek_traits_generic(type), *t = ek_traits_variant(v, type);
+    for (size_t c = 0; c < sizeof block_counts / sizeof block_counts[0]; c++) {
+        const int64_t n = block_counts[c] * g->block_size;
+        if (n > MAX_N) continue;
+        for (int k = 0; k < EK_TILE_ROWS; k++) random_weights(type, w[k], n);
+        for (int64_t i = 0; i < n; i++) x[i] = rnd_activation();
+        ek_traits_generic(g->vec_dot_type)->from_float(x, xq, n);
+        for (int nw = 1; nw <= EK_TILE_ROWS; nw++) {
+            float s[EK_TILE_ROWS];
+            t->vec_dot_rows(n, w[0], sizeof w[0], nw, xq, s);
+            for (int k = 0; k < nw; k++) {
+                const float one = t->vec_dot(n, w[k], xq);
+                checks++;
+                if (memcmp(&one, &s[k], sizeof one) != 0) {
+                    fail("%s vec_dot_rows %s n=%lld nw=%d: row %d gives %.9g, vec_dot %.9g", ek_variant_name(v), g->name,
+                         (long long)n, nw, k, s[k], one);
+                }
+            }
+        }
+    }
+}
+
 static void check_dots(ek_variant v) {
     static uint8_t w[MAX_N * 4], xq[MAX_N * 4 + 4096];
     static float x[MAX_N], wf[MAX_N], xf[MAX_N];
@@ -187,9 +213,10 @@ static void check_dots(ek_variant v) {
                 }
             }
         }
-        printf("  %-7s vec_dot %-5s worst relative error %.2e%s\n", ek_variant_name(v), g->name, worst,
-               t->vec_dot_tile ? ", tile kernel" : "");
+        printf("  %-7s vec_dot %-5s worst relative error %.2e%s%s\n", ek_variant_name(v), g->name, worst,
+               t->vec_dot_tile ? ", token tile" : "", t->vec_dot_rows ? ", row tile" : "");
         if (t->vec_dot_tile) check_tile(v, type);
+        if (t->vec_dot_rows) check_rows(v, type);
     }
 }
 

@@ -70,6 +70,12 @@ typedef float (*ek_vec_dot_fn)(int64_t n, const void *restrict w, const void *re
 #define EK_TILE_TOKENS 4
 typedef void (*ek_vec_dot_tile_fn)(int64_t n, const void *restrict w, const void *restrict x, size_t x_stride,
                                    int nx, float *restrict s);
+// Dot products of `nw` (1...EK_TILE_ROWS) weight rows `w_stride` bytes apart with one activation
+// row, into s[0..<nw]: a decode step's independent row sums interleave and the activations' scales
+// are read once. Each s[i] must equal vec_dot(n, w + i * w_stride, x) bit for bit.
+#define EK_TILE_ROWS 4
+typedef void (*ek_vec_dot_rows_fn)(int64_t n, const void *restrict w, size_t w_stride, int nw,
+                                   const void *restrict x, float *restrict s);
 
 typedef struct {
     const char *name;       // "q4_K"
@@ -80,6 +86,7 @@ typedef struct {
     ek_from_float_fn from_float;   // set for types used as vec_dot_type (F32, F16, BF16, Q8_0, Q8_1, Q8_K)
     ek_vec_dot_fn vec_dot;         // NULL for activation-only types
     ek_vec_dot_tile_fn vec_dot_tile;  // NULL: vec_dot once per token
+    ek_vec_dot_rows_fn vec_dot_rows;  // NULL: vec_dot once per row
 } ek_type_traits;
 
 // Traits of `type` in the selected kernel variant, or NULL if the type is unknown to the engine.
