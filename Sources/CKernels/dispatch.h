@@ -53,12 +53,18 @@ bool ek_cpu_has_avx2(void);     // AVX2 + FMA + F16C, OS saves YMM state
 bool ek_cpu_has_avx512(void);   // AVX-512 F, BW, VL, VNNI, OS saves ZMM state
 const char *ek_patch_avx2(ek_type_traits *types, ek_op_kernels *ops);
 const char *ek_patch_avx512(ek_type_traits *types, ek_op_kernels *ops);
+// Vectorised ek_expf (exp.h) ops, installed by ek_patch_avx2 (x86/exp_avx2.c).
+double ek_exp_shift_sum_avx2(float *x, int64_t n, float max);
+void ek_silu_mul_avx2(const float *gate, const float *up, float *out, int64_t n);
 #endif
 #if defined(__aarch64__)
 bool ek_cpu_has_neon(void);
 bool ek_cpu_has_dotprod(void);  // SDOT/UDOT (ARMv8.2 dotprod)
 bool ek_cpu_has_i8mm(void);     // SMMLA (ARMv8.6 i8mm)
 const char *ek_patch_neon(ek_type_traits *types, ek_op_kernels *ops);
+// Vectorised ek_expf (exp.h) ops, installed by ek_patch_neon (arm/exp_neon.c).
+double ek_exp_shift_sum_neon(float *x, int64_t n, float max);
+void ek_silu_mul_neon(const float *gate, const float *up, float *out, int64_t n);
 #endif
 
 // The tables of the selected variant.

@@ -2,6 +2,7 @@
 // loops; the scalar twins below are the reference. Accumulations that decide numerics (the RMS
 // of a row, the softmax denominator) are taken in double, as the reference engine does.
 #include "dispatch.h"
+#include "exp.h"
 #include "half.h"
 #include <math.h>
 
@@ -20,7 +21,7 @@ static void scale_mul_generic(const float *x, float scale, const float *w, float
 
 static double exp_shift_sum_generic(float *x, int64_t n, float max) {
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) { x[i] = expf(x[i] - max); sum += (double)x[i]; }
+    for (int64_t i = 0; i < n; i++) { x[i] = ek_expf(x[i] - max); sum += (double)x[i]; }
     return sum;
 }
 
@@ -37,7 +38,7 @@ static void scale_generic(float *x, float s, int64_t n) {
 static void silu_mul_generic(const float *gate, const float *up, float *out, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         const float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
+        out[i] = g / (1.0f + ek_expf(-g)) * up[i];
     }
 }
 

@@ -319,6 +319,18 @@ static void check_ops(ek_variant v) {
         memcpy(ra, a, sizeof(float) * (size_t)n); memcpy(ga, a, sizeof(float) * (size_t)n);
         g->scale(ra, 0.1f, n); t->scale(ga, 0.1f, n); compare_rows("scale", v, n, ra, ga);
         g->silu_mul(a, b, ra, n); t->silu_mul(a, b, ga, n); compare_rows("silu_mul", v, n, ra, ga);
+        {   // exp's whole range: -inf, underflow to 0 and to the least subnormal, overflow, inf, NaN
+            static float w[N];
+            for (int64_t i = 0; i < n; i++)
+                w[i] = i % 37 == 5 ? -INFINITY : i % 41 == 7 ? NAN : i % 43 == 9 ? -103.5f : i % 47 == 3 ? INFINITY
+                     : -120.0f + 215.0f * rnd_unit();
+            memcpy(ra, w, sizeof(float) * (size_t)n); memcpy(ga, w, sizeof(float) * (size_t)n);
+            const double sr = g->exp_shift_sum(ra, n, 0.0f), sg = t->exp_shift_sum(ga, n, 0.0f);
+            compare_rows("exp_shift_sum(wide) values", v, n, ra, ga);
+            checks++;
+            if (memcmp(&sr, &sg, sizeof sr) != 0) fail("%s exp_shift_sum(wide) n=%lld: %.9g vs %.9g", ek_variant_name(v), (long long)n, sr, sg);
+            g->silu_mul(w, b, ra, n); t->silu_mul(w, b, ga, n); compare_rows("silu_mul(wide)", v, n, ra, ga);
+        }
         g->add(a, b, ra, n); t->add(a, b, ga, n); compare_rows("add", v, n, ra, ga);
 
         if (n % 2 == 0) {   // rope over heads of n elements, both pair layouts

@@ -15,7 +15,10 @@
 // with SDOT under target("arch=armv8.2-a+dotprod"), so no other function uses the extension.
 //
 // Tile kernels decode a weight row's blocks once for up to EK_TILE_TOKENS tokens; each token's
-// arithmetic is exactly its vec_dot's.
+// arithmetic is exactly its vec_dot's. Row kernels (decode steps) take up to EK_TILE_ROWS weight
+// rows against one activation row, whose codes and scales are loaded and converted once for every
+// row; each row's arithmetic is exactly its vec_dot's, and the rows' chains interleave. Q4_K/Q5_K
+// rows also have an SDOT form, with both operands permuted so each int32 lane is one twin lane.
 #if defined(__aarch64__)
 #if !defined(EK_NEON_INT_PASS)
 #include "../dispatch.h"
@@ -41,6 +44,17 @@ EK_NEON_INLINE float32x4_t ek_neon_h2f_x4(const uint8_t *p, size_t step) {
     h = vld1_lane_u16((const uint16_t *)(p + 2 * step), h, 2);
     h = vld1_lane_u16((const uint16_t *)(p + 3 * step), h, 3);
     return vcvt_f32_f16(vreinterpret_f16_u16(h));
+}
+
+// The pairs of halves at p, p + step, p + 2 step, p + 3 step (bytes), widened: first halves to *lo,
+// second ones to *hi. Four 32-bit lane loads split by XTN/SHRN, where eight 16-bit ones took more.
+EK_NEON_INLINE void ek_neon_h2f_pairs_x4(const uint8_t *p, size_t step, float32x4_t *lo, float32x4_t *hi) {
+    uint32x4_t v = vld1q_dup_u32((const uint32_t *)p);
+    v = vld1q_lane_u32((const uint32_t *)(p + step), v, 1);
+    v = vld1q_lane_u32((const uint32_t *)(p + 2 * step), v, 2);
+    v = vld1q_lane_u32((const uint32_t *)(p + 3 * step), v, 3);
+    *lo = vcvt_f32_f16(vreinterpret_f16_u16(vmovn_u32(v)));
+    *hi = vcvt_f32_f16(vreinterpret_f16_u16(vshrn_n_u32(v, 16)));
 }
 
 // Eight halves widened to two float vectors.
@@ -250,8 +264,7 @@ static void ek_quantize_row_q8_K_neon(const float *restrict src, void *restrict 
 }
 
 // ---- element-wise ops -----------------------------------------------------------------------
-// exp_shift_sum and silu_mul stay scalar: their twins call libm's expf, which a vector exp would
-// not match bit for bit.
+// exp_shift_sum and silu_mul, which call the engine's ek_expf, are in exp_neon.c.
 
 // Squares rounded to f32, then summed in f64 in element order as the twin does.
 static double ek_sum_squares_neon(const float *x, int64_t n) {
@@ -469,15 +482,20 @@ EK_NEON_INLINE size_t ek_b32_size(int kind) {
 
 // Types with an offset m pair with Q8_1 (whose s = dx * sum(qx)); the others with Q8_0.
 EK_NEON_INLINE bool ek_b32_has_offset(int kind) { return kind == EK_B32_Q4_1 || kind == EK_B32_Q5_1; }
+// Their second half follows d (read as pairs by ek_neon_h2f_pairs_x4).
+_Static_assert(offsetof(ek_block_q4_1, m) == 2 && offsetof(ek_block_q5_1, m) == 2 && offsetof(ek_block_q8_1, s) == 2,
+               "offset halves follow the scale");
 
 // Bit 4 of the 32 codes of a Q5_0/Q5_1 block (bit j of the little-endian qh belongs to element j):
-// 0xff in the lanes whose bit is set, for elements 0..15 (lo) and 16..31 (hi).
-EK_NEON_INLINE void ek_neon_q5_bits(const uint8_t qh[4], uint8x16_t *lo, uint8x16_t *hi) {
+// 0xff in the lanes whose bit is set (or, with `clear`, is not set), for elements 0..15 (lo) and
+// 16..31 (hi).
+EK_NEON_INLINE void ek_neon_q5_bits(const uint8_t qh[4], const bool clear, uint8x16_t *lo, uint8x16_t *hi) {
     static const uint8_t pick[32] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
                                       2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3 };
     static const uint8_t bit[16] = { 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128 };
     uint32_t bits;
     memcpy(&bits, qh, 4);
+    if (clear) bits = ~bits;
     const uint8x16_t v = vreinterpretq_u8_u32(vdupq_n_u32(bits));
     const uint8x16_t m = vld1q_u8(bit);
     *lo = vtstq_u8(vqtbl1q_u8(v, vld1q_u8(pick)), m);
@@ -500,22 +518,22 @@ EK_NEON_INLINE void ek_b32_decode(int kind, const uint8_t *blk, int8x16_t *lo, i
         *hi = vreinterpretq_s8_u8(vshrq_n_u8(q, 4));
         break;
     }
-    case EK_B32_Q5_0: {   // code - 16 = nibble - 16 unless bit 4 is set
+    case EK_B32_Q5_0: {   // code - 16: the nibble if bit 4 is set, else nibble - 16 = 0xf0 | nibble as int8
         const ek_block_q5_0 *a = (const ek_block_q5_0 *)blk;
-        uint8x16_t blo, bhi;
-        ek_neon_q5_bits(a->qh, &blo, &bhi);
-        const uint8x16_t q = vld1q_u8(a->qs), sixteen = vdupq_n_u8(0x10);
-        *lo = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(q, m4), vbicq_u8(sixteen, blo)));
-        *hi = vreinterpretq_s8_u8(vsubq_u8(vshrq_n_u8(q, 4), vbicq_u8(sixteen, bhi)));
+        uint8x16_t clo, chi;   // 0xff where bit 4 is clear
+        ek_neon_q5_bits(a->qh, true, &clo, &chi);
+        const uint8x16_t q = vld1q_u8(a->qs);
+        *lo = vreinterpretq_s8_u8(vbslq_u8(m4, q, clo));     // one BSL: low nibble under clo's top half
+        *hi = vreinterpretq_s8_u8(vsriq_n_u8(chi, q, 4));    // one SRI: high nibble under chi's top half
         break;
     }
-    case EK_B32_Q5_1: {
+    case EK_B32_Q5_1: {   // nibble | 16 if bit 4 is set
         const ek_block_q5_1 *a = (const ek_block_q5_1 *)blk;
         uint8x16_t blo, bhi;
-        ek_neon_q5_bits(a->qh, &blo, &bhi);
+        ek_neon_q5_bits(a->qh, false, &blo, &bhi);
         const uint8x16_t q = vld1q_u8(a->qs), sixteen = vdupq_n_u8(0x10);
-        *lo = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(q, m4), vandq_u8(sixteen, blo)));
-        *hi = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(q, 4), vandq_u8(sixteen, bhi)));
+        *lo = vreinterpretq_s8_u8(vbslq_u8(m4, q, vandq_u8(blo, sixteen)));
+        *hi = vreinterpretq_s8_u8(vsriq_n_u8(vandq_u8(bhi, sixteen), q, 4));
         break;
     }
     default: {
@@ -563,16 +581,44 @@ EK_NEON_INLINE void ek_neon_lanes16(int8x16_t c, const int8_t *y, int16_t s, int
     *l1 = vmlal_high_n_s16(*l1, p, s);
 }
 
-// The same for a group of 32 elements (codes c0: elements 0..15, c1: 16..31); four products per
-// 16-bit lane, |code| <= 32.
-EK_NEON_INLINE void ek_neon_lanes32(int8x16_t c0, int8x16_t c1, const int8_t *y, int16_t s, int32x4_t *l0, int32x4_t *l1) {
-    const int8x16_t q0 = vld1q_s8(y), q1 = vld1q_s8(y + 16);
+// The 16-bit lanes of a group of 32 elements (codes c0: elements 0..15, c1: 16..31; activations
+// q0, q1): four products per lane, |code| <= 32.
+EK_NEON_INLINE int16x8_t ek_neon_pairs32(int8x16_t c0, int8x16_t c1, int8x16_t q0, int8x16_t q1) {
     int16x8_t p = vmull_s8(vget_low_s8(c0), vget_low_s8(q0));
     p = vmlal_high_s8(p, c0, q0);
     p = vmlal_s8(p, vget_low_s8(c1), vget_low_s8(q1));
-    p = vmlal_high_s8(p, c1, q1);
+    return vmlal_high_s8(p, c1, q1);
+}
+
+// The same for a group of 32 elements, scaled by s into (l0, l1).
+EK_NEON_INLINE void ek_neon_lanes32(int8x16_t c0, int8x16_t c1, const int8_t *y, int16_t s, int32x4_t *l0, int32x4_t *l1) {
+    const int16x8_t p = ek_neon_pairs32(c0, c1, vld1q_s8(y), vld1q_s8(y + 16));
     *l0 = vmlal_n_s16(*l0, vget_low_s16(p), s);
     *l1 = vmlal_high_n_s16(*l1, p, s);
+}
+
+// The 16-bit lanes of a group of 16 from `start` (the row kernels fold a code offset into it).
+EK_NEON_INLINE int16x8_t ek_neon_pairs16(int16x8_t start, int8x16_t c, int8x16_t q) {
+    return vmlal_high_s8(vmlal_s8(start, vget_low_s8(c), vget_low_s8(q)), c, q);
+}
+
+// (l0, l1) += 16-bit lanes p times lane `lane` of sv (a literal): SMLAL by element, so the row
+// kernels take their group scales from a vector loaded from the scale array instead of moving
+// each scale from a general register.
+#define EK_NEON_SCALE_LANE(l0, l1, p, sv, lane)                   \
+    do {                                                         \
+        (l0) = vmlal_lane_s16((l0), vget_low_s16(p), (sv), lane); \
+        (l1) = vmlal_high_lane_s16((l1), (p), (sv), lane);        \
+    } while (0)
+
+// 32 bytes (lo: 0..15, hi: 16..31) reordered so that 4-byte lane l of *a holds bytes l, l+16, l+8,
+// l+24 and lane l of *b bytes 4+l, 20+l, 12+l, 28+l: each lane one of the twins' K-type lanes
+// (element index mod 8), so SDOT of two operands in this order gives lanes 0-3 and 4-7 of a group
+// of 32. Four ZIPs cost what two two-register TBLs do, and leave the register allocator free.
+EK_NEON_INLINE void ek_neon_residue_order(uint8x16_t lo, uint8x16_t hi, uint8x16_t *a, uint8x16_t *b) {
+    const uint16x8_t z1 = vreinterpretq_u16_u8(vzip1q_u8(lo, hi)), z2 = vreinterpretq_u16_u8(vzip2q_u8(lo, hi));
+    *a = vreinterpretq_u8_u16(vzip1q_u16(z1, z2));
+    *b = vreinterpretq_u8_u16(vzip2q_u16(z1, z2));
 }
 
 // sums += d * lanes, per lane (the twins' `sums[l] += d * (float)lanes[l]`).
@@ -789,6 +835,158 @@ EK_NEON_K_ENTRIES(q6_K_q8_K, ek_dot_q6_K)
 #undef EK_NEON_Q5_K
 #undef EK_NEON_K_ENTRIES
 
+// ---- row kernels (decode steps): several weight rows, one activation row -----------------------
+// Each row's arithmetic is exactly its vec_dot's. The activation's bytes are loaded once per group
+// for every row, and the rows' accumulators are independent, so an in-order core (A55) gets
+// interleaved chains from the compiler and an out-of-order one (A76) from its window. Q3_K and Q6_K
+// groups hold 16 elements, two per twin lane: SDOT's four-byte lanes cannot keep their scales
+// apart, so these two have only the SMULL/SMLAL form.
+
+EK_NEON_INLINE const uint8_t *ek_neon_row(const void *w, size_t w_stride, int r) {
+    return (const uint8_t *)w + (size_t)r * w_stride;
+}
+
+// Q3_K: per quarter super-block (four groups of 16), the activation's 64 bytes serve every row.
+// The quarter loop stays rolled (its shifts and bits are vectors): unrolled as well, the compilers
+// hoist four quarters' decoding for four rows and spill.
+EK_NEON_INLINE void ek_rows_q3_K(int64_t n, const void *restrict w, size_t w_stride, const int nw,
+                                 const void *restrict x, float *restrict s) {
+    const ek_block_q8_K *restrict y = x;
+    const uint8x16_t m3 = vdupq_n_u8(3), four = vdupq_n_u8(4);
+    const int16x8_t zero = vdupq_n_s16(0);
+    float32x4_t sums[EK_TILE_ROWS][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < nw; ++r) sums[r][0] = sums[r][1] = vdupq_n_f32(0.0f);
+    for (int64_t i = 0; i < n / EK_QK_K; ++i) {
+        // Every entry set, whatever nw: GCC cannot tell that the rolled loop reads only the first nw.
+        const ek_block_q3_K *a[EK_TILE_ROWS] = { 0 };
+        int16_t sc[EK_TILE_ROWS][16];
+        int32x4_t l0[EK_TILE_ROWS], l1[EK_TILE_ROWS];
+#pragma GCC unroll 4
+        for (int r = 0; r < EK_TILE_ROWS; ++r) l0[r] = l1[r] = vdupq_n_s32(0);
+#pragma GCC unroll 4
+        for (int r = 0; r < nw; ++r) {
+            a[r] = (const ek_block_q3_K *)ek_neon_row(w, w_stride, r) + i;
+            ek_neon_q3_K_scales(a[r]->scales, sc[r]);
+        }
+        // Group 4u + m: bits at shift 2k of qs run h = u / 2 (its second 16 bytes for odd m), with
+        // k = 2 (u & 1) + m / 2, and hmask bit 4h + k.
+#pragma GCC unroll 1
+        for (int u = 0; u < 4; ++u) {
+            const int h = u >> 1, k0 = 2 * (u & 1);
+            const int8_t *yq = y[i].qs + 64 * u;
+            const int8x16_t y0 = vld1q_s8(yq), y1 = vld1q_s8(yq + 16), y2 = vld1q_s8(yq + 32), y3 = vld1q_s8(yq + 48);
+            const int8x16_t sh0 = vdupq_n_s8((int8_t)(-2 * k0)), sh1 = vdupq_n_s8((int8_t)(-2 * k0 - 2));
+            const uint8x16_t bit0 = vdupq_n_u8((uint8_t)(1u << (4 * h + k0))), bit1 = vdupq_n_u8((uint8_t)(2u << (4 * h + k0)));
+#pragma GCC unroll 4
+            for (int r = 0; r < nw; ++r) {
+                const uint8x16_t q0 = vld1q_u8(a[r]->qs + 32 * h), q1 = vld1q_u8(a[r]->qs + 32 * h + 16);
+                const uint8x16_t hm0 = vld1q_u8(a[r]->hmask), hm1 = vld1q_u8(a[r]->hmask + 16);
+                const int8x16_t c0 = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(vshlq_u8(q0, sh0), m3), vbicq_u8(four, vtstq_u8(hm0, bit0))));
+                const int8x16_t c1 = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(vshlq_u8(q1, sh0), m3), vbicq_u8(four, vtstq_u8(hm1, bit0))));
+                const int8x16_t c2 = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(vshlq_u8(q0, sh1), m3), vbicq_u8(four, vtstq_u8(hm0, bit1))));
+                const int8x16_t c3 = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(vshlq_u8(q1, sh1), m3), vbicq_u8(four, vtstq_u8(hm1, bit1))));
+                const int16x4_t sv = vld1_s16(sc[r] + 4 * u);
+                EK_NEON_SCALE_LANE(l0[r], l1[r], ek_neon_pairs16(zero, c0, y0), sv, 0);
+                EK_NEON_SCALE_LANE(l0[r], l1[r], ek_neon_pairs16(zero, c1, y1), sv, 1);
+                EK_NEON_SCALE_LANE(l0[r], l1[r], ek_neon_pairs16(zero, c2, y2), sv, 2);
+                EK_NEON_SCALE_LANE(l0[r], l1[r], ek_neon_pairs16(zero, c3, y3), sv, 3);
+            }
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < nw; ++r) ek_neon_scale_lanes(sums[r], l0[r], l1[r], ek_neon_h2f(a[r]->d) * y[i].d);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < nw; ++r) s[r] = ek_neon_fold_sums(0.0f, sums[r]);
+}
+
+// One quarter of a Q6_K super-block for every row: elements 64u.. (u = 2h + high), from half h of
+// ql/qh. The codes are taken unsigned (0..63) and the offset 32 enters as the 16-bit lanes' start
+// value, -32 * (x[l] + x[l+8]): an activation term computed once for every row instead of a
+// subtraction per row. Shift-inserts (SLI/SRI) put ql's nibble and qh's bits together in one
+// instruction where masks and shifts took three.
+EK_NEON_INLINE void ek_rows_q6_K_quarter(const bool high, const int h, const int8_t *yq, const ek_block_q6_K *const *a,
+                                         int16_t (*sc)[16], const int nw, int32x4_t *l0, int32x4_t *l1) {
+    const uint8x16_t m6 = vdupq_n_u8(0x3f);
+    int8x16_t yv[4];
+    int16x8_t start[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+        yv[k] = vld1q_s8(yq + 16 * k);
+        start[k] = vmulq_n_s16(vaddl_s8(vget_low_s8(yv[k]), vget_high_s8(yv[k])), -32);
+    }
+    const int u = 2 * h + high;
+#pragma GCC unroll 4
+    for (int r = 0; r < nw; ++r) {
+        const uint8_t *ql = a[r]->ql + 64 * h;
+        const uint8x16_t qh0 = vld1q_u8(a[r]->qh + 32 * h), qh1 = vld1q_u8(a[r]->qh + 32 * h + 16);
+        const uint8x16_t ql0 = vld1q_u8(ql), ql1 = vld1q_u8(ql + 16), ql2 = vld1q_u8(ql + 32), ql3 = vld1q_u8(ql + 48);
+        uint8x16_t c0, c1, c2, c3;
+        if (!high) {   // low nibbles under qh bits 0-1 (elements 0..31), 2-3 (32..63); top bits cleared
+            c0 = vandq_u8(vsliq_n_u8(ql0, qh0, 4), m6);
+            c1 = vandq_u8(vsliq_n_u8(ql1, qh1, 4), m6);
+            c2 = vandq_u8(vsliq_n_u8(ql2, vshrq_n_u8(qh0, 2), 4), m6);
+            c3 = vandq_u8(vsliq_n_u8(ql3, vshrq_n_u8(qh1, 2), 4), m6);
+        } else {       // high nibbles under bits 4-5 and 6-7 (qh >> 2 has no bits 6-7 to clear)
+            c0 = vandq_u8(vsriq_n_u8(qh0, ql0, 4), m6);
+            c1 = vandq_u8(vsriq_n_u8(qh1, ql1, 4), m6);
+            c2 = vsriq_n_u8(vshrq_n_u8(qh0, 2), ql2, 4);
+            c3 = vsriq_n_u8(vshrq_n_u8(qh1, 2), ql3, 4);
+        }
+        const int16x4_t sv = vld1_s16(sc[r] + 4 * u);
+        EK_NEON_SCALE_LANE(l0[r], l1[r], ek_neon_pairs16(start[0], vreinterpretq_s8_u8(c0), yv[0]), sv, 0);
+        EK_NEON_SCALE_LANE(l0[r], l1[r], ek_neon_pairs16(start[1], vreinterpretq_s8_u8(c1), yv[1]), sv, 1);
+        EK_NEON_SCALE_LANE(l0[r], l1[r], ek_neon_pairs16(start[2], vreinterpretq_s8_u8(c2), yv[2]), sv, 2);
+        EK_NEON_SCALE_LANE(l0[r], l1[r], ek_neon_pairs16(start[3], vreinterpretq_s8_u8(c3), yv[3]), sv, 3);
+    }
+}
+
+// Q6_K: the quarter loop stays rolled, as in Q3_K. Its two quarters of a half read the same ql and
+// qh bytes: in one loop body, GCC keeps those loads of four rows live from one to the other, and
+// spills.
+EK_NEON_INLINE void ek_rows_q6_K(int64_t n, const void *restrict w, size_t w_stride, const int nw,
+                                 const void *restrict x, float *restrict s) {
+    const ek_block_q8_K *restrict y = x;
+    float32x4_t sums[EK_TILE_ROWS][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < nw; ++r) sums[r][0] = sums[r][1] = vdupq_n_f32(0.0f);
+    for (int64_t i = 0; i < n / EK_QK_K; ++i) {
+        // Every entry set, whatever nw: GCC cannot tell that the rolled loop reads only the first nw.
+        const ek_block_q6_K *a[EK_TILE_ROWS] = { 0 };
+        int16_t sc[EK_TILE_ROWS][16];
+        int32x4_t l0[EK_TILE_ROWS], l1[EK_TILE_ROWS];
+#pragma GCC unroll 4
+        for (int r = 0; r < EK_TILE_ROWS; ++r) l0[r] = l1[r] = vdupq_n_s32(0);
+#pragma GCC unroll 4
+        for (int r = 0; r < nw; ++r) {
+            a[r] = (const ek_block_q6_K *)ek_neon_row(w, w_stride, r) + i;
+            const int8x16_t sc8 = vld1q_s8(a[r]->scales);
+            vst1q_s16(sc[r], vmovl_s8(vget_low_s8(sc8)));
+            vst1q_s16(sc[r] + 8, vmovl_high_s8(sc8));
+        }
+#pragma GCC unroll 1
+        for (int u = 0; u < 4; ++u) {
+            if (u & 1) ek_rows_q6_K_quarter(true, u >> 1, y[i].qs + 64 * u, a, sc, nw, l0, l1);
+            else ek_rows_q6_K_quarter(false, u >> 1, y[i].qs + 64 * u, a, sc, nw, l0, l1);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < nw; ++r) ek_neon_scale_lanes(sums[r], l0[r], l1[r], ek_neon_h2f(a[r]->d) * y[i].d);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < nw; ++r) s[r] = ek_neon_fold_sums(0.0f, sums[r]);
+}
+
+// Row entry points; a copy for full groups of rows, whose row loops unroll.
+#define EK_NEON_ROWS_ENTRY(name, call)                                                                  \
+    static void ek_vec_dot_rows_##name##_neon(int64_t n, const void *restrict w, size_t w_stride, int nw, \
+                                              const void *restrict x, float *restrict s) {              \
+        if (nw == EK_TILE_ROWS) call(n, w, w_stride, EK_TILE_ROWS, x, s);                               \
+        else call(n, w, w_stride, nw, x, s);                                                            \
+    }
+EK_NEON_ROWS_ENTRY(q3_K_q8_K, ek_rows_q3_K)
+EK_NEON_ROWS_ENTRY(q6_K_q8_K, ek_rows_q6_K)
+#undef EK_NEON_ROWS_ENTRY
+
 // ---- the integer-total kernels, twice ---------------------------------------------------------
 
 #define EK_NEON_INT_PASS 1
@@ -823,6 +1021,7 @@ const char *ek_patch_neon(ek_type_traits *types, ek_op_kernels *ops) {
     do {                                                             \
         types[type].vec_dot = ek_vec_dot_##name##_##variant;         \
         types[type].vec_dot_tile = ek_vec_dot_tile_##name##_##variant; \
+        types[type].vec_dot_rows = ek_vec_dot_rows_##name##_##variant; \
     } while (0)
     EK_SET(EK_Q3_K, q3_K_q8_K, neon);
     EK_SET(EK_Q4_K, q4_K_q8_K, neon);
@@ -836,6 +1035,9 @@ const char *ek_patch_neon(ek_type_traits *types, ek_op_kernels *ops) {
         EK_SET(EK_Q5_1, q5_1_q8_1, dotprod);
         EK_SET(EK_Q8_0, q8_0_q8_0, dotprod);
         EK_SET(EK_Q2_K, q2_K_q8_K, dotprod);
+        // Q4_K/Q5_K: only the row kernels have an SDOT form (vec_dot and tile stay SMULL/SMLAL).
+        types[EK_Q4_K].vec_dot_rows = ek_vec_dot_rows_q4_K_q8_K_dotprod;
+        types[EK_Q5_K].vec_dot_rows = ek_vec_dot_rows_q5_K_q8_K_dotprod;
     } else {
         EK_SET(EK_Q4_0, q4_0_q8_0, neon);
         EK_SET(EK_Q4_1, q4_1_q8_1, neon);
@@ -859,6 +1061,8 @@ const char *ek_patch_neon(ek_type_traits *types, ek_op_kernels *ops) {
     ops->mad_f32_f16 = ek_mad_f32_f16_neon;
     ops->f32_to_f16 = ek_f32_to_f16_neon;
     ops->f16_to_f32 = ek_f16_to_f32_neon;
+    ops->exp_shift_sum = ek_exp_shift_sum_neon;
+    ops->silu_mul = ek_silu_mul_neon;
     return dotprod ? "neon+dotprod" : "neon";
 }
 
@@ -913,8 +1117,9 @@ EK_INT_TARGET EK_NEON_INLINE void EK_INT(ek_dot_b32)(const int kind, int64_t n, 
         const uint8_t *blk = wb + (size_t)i * ws;
         int8x16_t lo[4], hi[4];
         for (int k = 0; k < 4; ++k) ek_b32_decode(kind, blk + (size_t)k * ws, &lo[k], &hi[k]);
-        const float32x4_t dw = ek_neon_h2f_x4(blk, ws);
-        const float32x4_t mw = offset ? ek_neon_h2f_x4(blk + offsetof(ek_block_q4_1, m), ws) : dw;
+        float32x4_t dw, mw;   // m follows d in Q4_1/Q5_1 blocks
+        if (offset) ek_neon_h2f_pairs_x4(blk, ws, &dw, &mw);
+        else dw = mw = ek_neon_h2f_x4(blk, ws);
         for (int t = 0; t < nx; ++t) {
             const uint8_t *yb = (const uint8_t *)x + (size_t)t * stride + (size_t)i * xs;
             int32x4_t p[4];
@@ -923,8 +1128,9 @@ EK_INT_TARGET EK_NEON_INLINE void EK_INT(ek_dot_b32)(const int kind, int64_t n, 
                 p[k] = EK_INT(ek_dot32)(wide, lo[k], vld1q_s8(q), hi[k], vld1q_s8(q + 16));
             }
             const float32x4_t isum = vcvtq_f32_s32(ek_neon_sum4(p[0], p[1], p[2], p[3]));
-            const float32x4_t dx = ek_neon_h2f_x4(yb, xs);
-            const float32x4_t sx = offset ? ek_neon_h2f_x4(yb + offsetof(ek_block_q8_1, s), xs) : dx;
+            float32x4_t dx, sx;   // s follows d in Q8_1 blocks
+            if (offset) ek_neon_h2f_pairs_x4(yb, xs, &dx, &sx);
+            else dx = sx = ek_neon_h2f_x4(yb, xs);
             sum[t] = ek_neon_add_lanes(sum[t], ek_b32_terms(kind, isum, dw, mw, dx, sx));
         }
     }
@@ -999,6 +1205,324 @@ EK_INT_TARGET EK_NEON_INLINE void EK_INT(ek_dot_q2_K)(int64_t n, const void *res
     }
     for (int t = 0; t < nx; ++t) s[t] = sum[t];
 }
+
+// ---- row kernels (decode steps) -----------------------------------------------------------------
+// Several weight rows against one activation row: the activation's codes are loaded and its scales
+// converted once per step for every row; each row's arithmetic is its vec_dot's, and the rows'
+// chains are independent, so they overlap.
+
+// Four lane sums of the 32 values a, b (an activation block's total, for Q4_0's offset).
+EK_INT_TARGET EK_NEON_INLINE int32x4_t EK_INT(ek_sum32)(int8x16_t a, int8x16_t b) {
+#if EK_NEON_INT_PASS == 2
+    const int8x16_t one = vdupq_n_s8(1);
+    return vdotq_s32(vdotq_s32(vdupq_n_s32(0), a, one), b, one);
+#else
+    return vpaddlq_s16(vpadalq_s8(vpaddlq_s8(a), b));
+#endif
+}
+
+// 32-element types, four blocks per step. Q4_0 codes are read as the bare nibbles (0..15) and
+// 8 * (the activation block's total) is taken off the integer sum: the same integer, with the
+// correction computed once for every row instead of a subtraction per weight vector.
+EK_INT_TARGET EK_NEON_INLINE void EK_INT(ek_rows_b32)(const int kind, int64_t n, const void *restrict w, size_t w_stride,
+                                                       const int nw, const void *restrict x, float *restrict s) {
+    const bool offset = ek_b32_has_offset(kind), wide = kind == EK_B32_Q8_0, q4_0 = kind == EK_B32_Q4_0;
+    const size_t ws = ek_b32_size(kind);
+    const size_t xs = offset ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
+    const size_t xq = offset ? offsetof(ek_block_q8_1, qs) : offsetof(ek_block_q8_0, qs);
+    const int64_t nb = n / 32;
+    const uint8_t *restrict xb = x;
+    const uint8x16_t m4 = vdupq_n_u8(0x0f);
+    float sum[EK_TILE_ROWS];
+#pragma GCC unroll 4
+    for (int r = 0; r < nw; ++r) sum[r] = 0.0f;
+    int64_t i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        const uint8_t *yb = xb + (size_t)i * xs;
+        int8x16_t ylo[4], yhi[4];
+        for (int k = 0; k < 4; ++k) {
+            ylo[k] = vld1q_s8((const int8_t *)(yb + (size_t)k * xs + xq));
+            yhi[k] = vld1q_s8((const int8_t *)(yb + (size_t)k * xs + xq + 16));
+        }
+        float32x4_t dx, sx;   // s follows d in Q8_1 blocks
+        if (offset) ek_neon_h2f_pairs_x4(yb, xs, &dx, &sx);
+        else dx = sx = ek_neon_h2f_x4(yb, xs);
+        int32x4_t corr = vdupq_n_s32(0);
+        if (q4_0) {
+            corr = vshlq_n_s32(ek_neon_sum4(EK_INT(ek_sum32)(ylo[0], yhi[0]), EK_INT(ek_sum32)(ylo[1], yhi[1]),
+                                            EK_INT(ek_sum32)(ylo[2], yhi[2]), EK_INT(ek_sum32)(ylo[3], yhi[3])), 3);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < nw; ++r) {
+            const uint8_t *blk = ek_neon_row(w, w_stride, r) + (size_t)i * ws;
+            int32x4_t p[4];
+            for (int k = 0; k < 4; ++k) {
+                const uint8_t *b = blk + (size_t)k * ws;
+                int8x16_t lo, hi;
+                if (q4_0) {
+                    const uint8x16_t q = vld1q_u8(((const ek_block_q4_0 *)b)->qs);
+                    lo = vreinterpretq_s8_u8(vandq_u8(q, m4));
+                    hi = vreinterpretq_s8_u8(vshrq_n_u8(q, 4));
+                } else {
+                    ek_b32_decode(kind, b, &lo, &hi);
+                }
+                p[k] = EK_INT(ek_dot32)(wide, lo, ylo[k], hi, yhi[k]);
+            }
+            int32x4_t itot = ek_neon_sum4(p[0], p[1], p[2], p[3]);
+            if (q4_0) itot = vsubq_s32(itot, corr);
+            float32x4_t dw, mw;   // m follows d in Q4_1/Q5_1 blocks
+            if (offset) ek_neon_h2f_pairs_x4(blk, ws, &dw, &mw);
+            else dw = mw = ek_neon_h2f_x4(blk, ws);
+            sum[r] = ek_neon_add_lanes(sum[r], ek_b32_terms(kind, vcvtq_f32_s32(itot), dw, mw, dx, sx));
+        }
+    }
+    for (; i < nb; ++i) {
+        const uint8_t *yb = xb + (size_t)i * xs;
+        const int8x16_t ylo = vld1q_s8((const int8_t *)(yb + xq)), yhi = vld1q_s8((const int8_t *)(yb + xq + 16));
+        const float dx = ek_neon_h2f(((const ek_block_q8_0 *)yb)->d);
+        const float sx = offset ? ek_neon_h2f(((const ek_block_q8_1 *)yb)->s) : 0.0f;
+        const int32_t corr = q4_0 ? 8 * vaddvq_s32(EK_INT(ek_sum32)(ylo, yhi)) : 0;
+#pragma GCC unroll 4
+        for (int r = 0; r < nw; ++r) {
+            const uint8_t *blk = ek_neon_row(w, w_stride, r) + (size_t)i * ws;
+            int8x16_t lo, hi;
+            if (q4_0) {
+                const uint8x16_t q = vld1q_u8(((const ek_block_q4_0 *)blk)->qs);
+                lo = vreinterpretq_s8_u8(vandq_u8(q, m4));
+                hi = vreinterpretq_s8_u8(vshrq_n_u8(q, 4));
+            } else {
+                ek_b32_decode(kind, blk, &lo, &hi);
+            }
+            const int32_t isum = vaddvq_s32(EK_INT(ek_dot32)(wide, lo, ylo, hi, yhi)) - corr;
+            const float dw = ek_neon_h2f(((const ek_block_q4_0 *)blk)->d);
+            const float mw = offset ? ek_neon_h2f(((const ek_block_q4_1 *)blk)->m) : 0.0f;
+            sum[r] += ek_b32_term(kind, (float)isum, dw, mw, dx, sx);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < nw; ++r) s[r] = sum[r];
+}
+
+// Q2_K, per quarter super-block (four groups of 16): the activation's 64 bytes serve every row.
+// A row's four group scales are picked from its scale bytes with one TBL (index >= 16 gives 0).
+EK_INT_TARGET EK_NEON_INLINE void EK_INT(ek_rows_q2_K)(int64_t n, const void *restrict w, size_t w_stride, const int nw,
+                                                        const void *restrict x, float *restrict s) {
+    static const uint8_t pick[64] = {
+        0, 255, 255, 255, 1, 255, 255, 255, 2, 255, 255, 255, 3, 255, 255, 255,
+        4, 255, 255, 255, 5, 255, 255, 255, 6, 255, 255, 255, 7, 255, 255, 255,
+        8, 255, 255, 255, 9, 255, 255, 255, 10, 255, 255, 255, 11, 255, 255, 255,
+        12, 255, 255, 255, 13, 255, 255, 255, 14, 255, 255, 255, 15, 255, 255, 255,
+    };
+    const ek_block_q8_K *restrict y = x;
+    const uint8x16_t m3 = vdupq_n_u8(3), m4 = vdupq_n_u8(0x0f);
+    float sum[EK_TILE_ROWS];
+#pragma GCC unroll 4
+    for (int r = 0; r < nw; ++r) sum[r] = 0.0f;
+    for (int64_t i = 0; i < n / EK_QK_K; ++i) {
+        // Every entry set, whatever nw: GCC cannot tell that the rolled loop reads only the first nw.
+        const ek_block_q2_K *a[EK_TILE_ROWS] = { 0 };
+        uint8x16_t sc[EK_TILE_ROWS];
+        int32x4_t acc[EK_TILE_ROWS];
+#pragma GCC unroll 4
+        for (int r = 0; r < EK_TILE_ROWS; ++r) sc[r] = vdupq_n_u8(0), acc[r] = vdupq_n_s32(0);
+#pragma GCC unroll 4
+        for (int r = 0; r < nw; ++r) {
+            a[r] = (const ek_block_q2_K *)ek_neon_row(w, w_stride, r) + i;
+            sc[r] = vandq_u8(vld1q_u8(a[r]->scales), m4);
+        }
+        // Group 4u + m: qs run h = u / 2 at shift 2k, k = 2 (u & 1) + m / 2 (the run's second 16
+        // bytes for odd m). The quarter loop stays rolled: unrolled too, the compilers hoist four
+        // quarters of decoding for four rows and spill.
+#pragma GCC unroll 1
+        for (int u = 0; u < 4; ++u) {
+            const int h = u >> 1;
+            const int8_t *yq = y[i].qs + 64 * u;
+            const int8x16_t y0 = vld1q_s8(yq), y1 = vld1q_s8(yq + 16), y2 = vld1q_s8(yq + 32), y3 = vld1q_s8(yq + 48);
+            const int8x16_t sh0 = vdupq_n_s8((int8_t)(-4 * (u & 1))), sh1 = vdupq_n_s8((int8_t)(-4 * (u & 1) - 2));
+            const uint8x16_t idx = vld1q_u8(pick + 16 * u);
+#pragma GCC unroll 4
+            for (int r = 0; r < nw; ++r) {
+                const uint8x16_t q0 = vld1q_u8(a[r]->qs + 32 * h), q1 = vld1q_u8(a[r]->qs + 32 * h + 16);
+                const int32x4_t p0 = EK_INT(ek_dot16)(vreinterpretq_s8_u8(vandq_u8(vshlq_u8(q0, sh0), m3)), y0);
+                const int32x4_t p1 = EK_INT(ek_dot16)(vreinterpretq_s8_u8(vandq_u8(vshlq_u8(q1, sh0), m3)), y1);
+                const int32x4_t p2 = EK_INT(ek_dot16)(vreinterpretq_s8_u8(vandq_u8(vshlq_u8(q0, sh1), m3)), y2);
+                const int32x4_t p3 = EK_INT(ek_dot16)(vreinterpretq_s8_u8(vandq_u8(vshlq_u8(q1, sh1), m3)), y3);
+                const int32x4_t scale = vreinterpretq_s32_u8(vqtbl1q_u8(sc[r], idx));
+                acc[r] = vmlaq_s32(acc[r], ek_neon_sum4(p0, p1, p2, p3), scale);
+            }
+        }
+        const int16x8_t b0 = vld1q_s16(y[i].bsums), b1 = vld1q_s16(y[i].bsums + 8);
+#pragma GCC unroll 4
+        for (int r = 0; r < nw; ++r) {
+            const uint8x16_t mn = vshrq_n_u8(vld1q_u8(a[r]->scales), 4);
+            const int16x8_t mn0 = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(mn)));
+            const int16x8_t mn1 = vreinterpretq_s16_u16(vmovl_high_u8(mn));
+            int32x4_t m = vmull_s16(vget_low_s16(b0), vget_low_s16(mn0));
+            m = vmlal_high_s16(m, b0, mn0);
+            m = vmlal_s16(m, vget_low_s16(b1), vget_low_s16(mn1));
+            m = vmlal_high_s16(m, b1, mn1);
+            const float dall = y[i].d * ek_neon_h2f(a[r]->d), dmin = y[i].d * ek_neon_h2f(a[r]->dmin);
+            sum[r] += dall * (float)vaddvq_s32(acc[r]) - dmin * (float)vaddvq_s32(m);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < nw; ++r) s[r] = sum[r];
+}
+
+// Q4_K/Q5_K, per 32-byte chunk of qs (groups 2c and 2c+1): the activation's 64 bytes serve every
+// row. Without SDOT the lanes come from SMULL/SMLAL as in vec_dot. With SDOT, both operands are put
+// in residue order (ek_neon_residue_order) so that each int32 lane is one of the twins' lanes: the
+// activation once for every row, a row's qs once for both groups (the two nibbles of a byte are
+// the same element of groups 2c and 2c+1) and its qh once per super-block. The scales are applied
+// by parts: the SDOTs chain into running totals P_g = D_0 + ... + D_g (no zeroed accumulator per
+// group) and the lanes take (s_g - s_{g+1}) * P_g (s_8 = 0), which sums to s_0 D_0 + ... + s_7 D_7
+// exactly in the integers. Two SDOTs and two MLAs per group then replace four widening multiplies
+// and two SMLALs, and leave the multiply pipe free (on A76 SMULL/SMLAL issue on one pipe only).
+// The chunk loop stays rolled; scales are lanes of a vector loaded from the row's scale array.
+EK_INT_TARGET EK_NEON_INLINE void EK_INT(ek_rows_q45_K)(const bool five, int64_t n, const void *restrict w, size_t w_stride,
+                                                         const int nw, const void *restrict x, float *restrict s) {
+    const size_t bsize = five ? sizeof(ek_block_q5_K) : sizeof(ek_block_q4_K);
+    const size_t qs_at = five ? offsetof(ek_block_q5_K, qs) : offsetof(ek_block_q4_K, qs);
+    const ek_block_q8_K *restrict y = x;
+    const uint8x16_t m4 = vdupq_n_u8(0x0f), bit4 = vdupq_n_u8(0x10);
+    float32x4_t sums[EK_TILE_ROWS][2];
+    float mins[EK_TILE_ROWS];
+#pragma GCC unroll 4
+    for (int r = 0; r < nw; ++r) { sums[r][0] = sums[r][1] = vdupq_n_f32(0.0f); mins[r] = 0.0f; }
+    for (int64_t i = 0; i < n / EK_QK_K; ++i) {
+        // Every entry set, whatever nw: GCC cannot tell that the rolled loop reads only the first nw.
+        const uint8_t *blk[EK_TILE_ROWS] = { 0 };
+        uint8x16_t sm[EK_TILE_ROWS], h0[EK_TILE_ROWS], h1[EK_TILE_ROWS];
+#if EK_NEON_INT_PASS == 2
+        int32_t sc[EK_TILE_ROWS][8];    // s_g - s_{g+1} (MLA by element takes 32-bit lanes)
+        int32x4_t p0[EK_TILE_ROWS], p1[EK_TILE_ROWS];
+#else
+        int16_t sc[EK_TILE_ROWS][16];   // scales, then mins (so that 4-lane loads stay inside)
+#endif
+        int32x4_t l0[EK_TILE_ROWS], l1[EK_TILE_ROWS];
+#pragma GCC unroll 4
+        for (int r = 0; r < EK_TILE_ROWS; ++r) {
+            l0[r] = l1[r] = vdupq_n_s32(0);
+            h0[r] = h1[r] = vdupq_n_u8(0);
+#if EK_NEON_INT_PASS == 2
+            p0[r] = p1[r] = vdupq_n_s32(0);
+#endif
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < nw; ++r) {
+            blk[r] = ek_neon_row(w, w_stride, r) + (size_t)i * bsize;
+            sm[r] = ek_neon_k4_scales(((const ek_block_q4_K *)blk[r])->scales);
+            const uint16x8_t s16 = vmovl_u8(vget_low_u8(sm[r]));
+#if EK_NEON_INT_PASS == 2
+            const int16x8_t s = vreinterpretq_s16_u16(s16);
+            const int16x8_t ds = vsubq_s16(s, vextq_s16(s, vdupq_n_s16(0), 1));
+            vst1q_s32(sc[r], vmovl_s16(vget_low_s16(ds)));
+            vst1q_s32(sc[r] + 4, vmovl_high_s16(ds));
+#else
+            vst1q_s16(sc[r], vreinterpretq_s16_u16(s16));
+            vst1q_s16(sc[r] + 8, vreinterpretq_s16_u16(vmovl_high_u8(sm[r])));
+#endif
+            if (five) {
+                const uint8_t *qh = ((const ek_block_q5_K *)blk[r])->qh;
+#if EK_NEON_INT_PASS == 2
+                ek_neon_residue_order(vld1q_u8(qh), vld1q_u8(qh + 16), &h0[r], &h1[r]);
+#else
+                h0[r] = vld1q_u8(qh);
+                h1[r] = vld1q_u8(qh + 16);
+#endif
+            }
+        }
+#pragma GCC unroll 1
+        for (int c = 0; c < 4; ++c) {
+            const int8_t *yq = y[i].qs + 64 * c;
+#if EK_NEON_INT_PASS == 2
+            uint8x16_t u0, u1, u2, u3;
+            ek_neon_residue_order(vld1q_u8((const uint8_t *)yq), vld1q_u8((const uint8_t *)yq + 16), &u0, &u1);
+            ek_neon_residue_order(vld1q_u8((const uint8_t *)yq + 32), vld1q_u8((const uint8_t *)yq + 48), &u2, &u3);
+            const int8x16_t y0 = vreinterpretq_s8_u8(u0), y1 = vreinterpretq_s8_u8(u1);
+            const int8x16_t y2 = vreinterpretq_s8_u8(u2), y3 = vreinterpretq_s8_u8(u3);
+#else
+            const int8x16_t y0 = vld1q_s8(yq), y1 = vld1q_s8(yq + 16), y2 = vld1q_s8(yq + 32), y3 = vld1q_s8(yq + 48);
+#endif
+            // Q5_K: bit 2c of qh to bit 4 for group 2c, bit 2c+1 for 2c+1 (negative counts shift right).
+            const int8x16_t shlo = vdupq_n_s8((int8_t)(4 - 2 * c)), shhi = vdupq_n_s8((int8_t)(3 - 2 * c));
+#pragma GCC unroll 4
+            for (int r = 0; r < nw; ++r) {
+                const uint8_t *qs = blk[r] + qs_at + 32 * c;
+                uint8x16_t q0 = vld1q_u8(qs), q1 = vld1q_u8(qs + 16);
+#if EK_NEON_INT_PASS == 2
+                ek_neon_residue_order(q0, q1, &q0, &q1);
+#endif
+                uint8x16_t lo0 = vandq_u8(q0, m4), lo1 = vandq_u8(q1, m4);
+                uint8x16_t hi0 = vshrq_n_u8(q0, 4), hi1 = vshrq_n_u8(q1, 4);
+                if (five) {
+                    lo0 = vorrq_u8(lo0, vandq_u8(vshlq_u8(h0[r], shlo), bit4));
+                    lo1 = vorrq_u8(lo1, vandq_u8(vshlq_u8(h1[r], shlo), bit4));
+                    hi0 = vorrq_u8(hi0, vandq_u8(vshlq_u8(h0[r], shhi), bit4));
+                    hi1 = vorrq_u8(hi1, vandq_u8(vshlq_u8(h1[r], shhi), bit4));
+                }
+#if EK_NEON_INT_PASS == 2
+                const int32x2_t sv = vld1_s32(sc[r] + 2 * c);
+                p0[r] = vdotq_s32(p0[r], vreinterpretq_s8_u8(lo0), y0);
+                p1[r] = vdotq_s32(p1[r], vreinterpretq_s8_u8(lo1), y1);
+                l0[r] = vmlaq_lane_s32(l0[r], p0[r], sv, 0);
+                l1[r] = vmlaq_lane_s32(l1[r], p1[r], sv, 0);
+                p0[r] = vdotq_s32(p0[r], vreinterpretq_s8_u8(hi0), y2);
+                p1[r] = vdotq_s32(p1[r], vreinterpretq_s8_u8(hi1), y3);
+                l0[r] = vmlaq_lane_s32(l0[r], p0[r], sv, 1);
+                l1[r] = vmlaq_lane_s32(l1[r], p1[r], sv, 1);
+#else
+                const int16x4_t sv = vld1_s16(sc[r] + 2 * c);
+                EK_NEON_SCALE_LANE(l0[r], l1[r], ek_neon_pairs32(vreinterpretq_s8_u8(lo0), vreinterpretq_s8_u8(lo1), y0, y1), sv, 0);
+                EK_NEON_SCALE_LANE(l0[r], l1[r], ek_neon_pairs32(vreinterpretq_s8_u8(hi0), vreinterpretq_s8_u8(hi1), y2, y3), sv, 1);
+#endif
+            }
+        }
+        const float dy = y[i].d;
+        const int16x8_t bs = vpaddq_s16(vld1q_s16(y[i].bsums), vld1q_s16(y[i].bsums + 8));
+#pragma GCC unroll 4
+        for (int r = 0; r < nw; ++r) {
+            const ek_block_q4_K *a = (const ek_block_q4_K *)blk[r];
+            ek_neon_scale_lanes(sums[r], l0[r], l1[r], ek_neon_h2f(a->d) * dy);
+            const int16x8_t mn = vreinterpretq_s16_u16(vmovl_high_u8(sm[r]));
+            const int32_t summs = vaddvq_s32(vmlal_high_s16(vmull_s16(vget_low_s16(bs), vget_low_s16(mn)), bs, mn));
+            mins[r] -= (ek_neon_h2f(a->dmin) * dy) * (float)summs;
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < nw; ++r) s[r] = ek_neon_fold_sums(mins[r], sums[r]);
+}
+
+// Row entry points; a copy for full groups of rows, whose row loops unroll.
+#define EK_INT_ROWS(name, call)                                                                          \
+    EK_INT_TARGET static void EK_INT(ek_vec_dot_rows_##name)(int64_t n, const void *restrict w, size_t w_stride, int nw, \
+                                                              const void *restrict x, float *restrict s) { \
+        if (nw == EK_TILE_ROWS) call(n, w, w_stride, EK_TILE_ROWS, x, s);                                 \
+        else call(n, w, w_stride, nw, x, s);                                                              \
+    }
+#define EK_INT_ROWS_Q4_0(n, w, ws, nw, x, s) EK_INT(ek_rows_b32)(EK_B32_Q4_0, n, w, ws, nw, x, s)
+#define EK_INT_ROWS_Q4_1(n, w, ws, nw, x, s) EK_INT(ek_rows_b32)(EK_B32_Q4_1, n, w, ws, nw, x, s)
+#define EK_INT_ROWS_Q5_0(n, w, ws, nw, x, s) EK_INT(ek_rows_b32)(EK_B32_Q5_0, n, w, ws, nw, x, s)
+#define EK_INT_ROWS_Q5_1(n, w, ws, nw, x, s) EK_INT(ek_rows_b32)(EK_B32_Q5_1, n, w, ws, nw, x, s)
+#define EK_INT_ROWS_Q8_0(n, w, ws, nw, x, s) EK_INT(ek_rows_b32)(EK_B32_Q8_0, n, w, ws, nw, x, s)
+#define EK_INT_ROWS_Q4_K(n, w, ws, nw, x, s) EK_INT(ek_rows_q45_K)(false, n, w, ws, nw, x, s)
+#define EK_INT_ROWS_Q5_K(n, w, ws, nw, x, s) EK_INT(ek_rows_q45_K)(true, n, w, ws, nw, x, s)
+EK_INT_ROWS(q4_0_q8_0, EK_INT_ROWS_Q4_0)
+EK_INT_ROWS(q4_1_q8_1, EK_INT_ROWS_Q4_1)
+EK_INT_ROWS(q5_0_q8_0, EK_INT_ROWS_Q5_0)
+EK_INT_ROWS(q5_1_q8_1, EK_INT_ROWS_Q5_1)
+EK_INT_ROWS(q8_0_q8_0, EK_INT_ROWS_Q8_0)
+EK_INT_ROWS(q2_K_q8_K, EK_INT(ek_rows_q2_K))
+EK_INT_ROWS(q4_K_q8_K, EK_INT_ROWS_Q4_K)
+EK_INT_ROWS(q5_K_q8_K, EK_INT_ROWS_Q5_K)
+#undef EK_INT_ROWS_Q4_0
+#undef EK_INT_ROWS_Q4_1
+#undef EK_INT_ROWS_Q5_0
+#undef EK_INT_ROWS_Q5_1
+#undef EK_INT_ROWS_Q8_0
+#undef EK_INT_ROWS_Q4_K
+#undef EK_INT_ROWS_Q5_K
+#undef EK_INT_ROWS
 
 // vec_dot and tile entry points; the tile kernel has a copy for full tiles, whose token loops unroll.
 #define EK_INT_ENTRIES(name, call)                                                                       \

@@ -8,7 +8,8 @@
 // (element index mod 8). Like the twins, this file relies on the build's -ffp-contract=off: FMA
 // only where written, and only where the twin fuses too.
 //
-// Tile kernels decode a weight row's blocks once for up to EK_TILE_TOKENS tokens; each token's
+// Tile kernels decode a weight row's blocks once for up to EK_TILE_TOKENS tokens; row-tile kernels
+// (decode steps) take EK_TILE_ROWS weight rows against one token. Either way each result's
 // arithmetic is exactly its vec_dot's.
 #if defined(__x86_64__)
 #include "../dispatch.h"
@@ -485,6 +486,234 @@ EK_B32_ENTRIES(q5_0_q8_0, K_Q5_0)
 EK_B32_ENTRIES(q5_1_q8_1, K_Q5_1)
 EK_B32_ENTRIES(q8_0_q8_0, K_Q8_0)
 
+// ---- row tiles (decode steps) --------------------------------------------------------------
+//
+// vec_dot_rows: up to EK_TILE_ROWS weight rows against one activation row. The activation's share
+// of the work (loads, scales, lane shuffles, products with the codes' constant offsets) is done
+// once for all rows. For the 32-element types, a row's block terms form a serial chain of float
+// adds; the rows' running sums are the lanes of one vector, so one add advances every chain, and a
+// tile of fewer rows repeats its last row in the spare lanes (not stored). Each row's integer sums,
+// float terms and their order are exactly its vec_dot's.
+
+// Weight rows stream from memory once per decode step. Tiles of consecutive rows are one contiguous
+// run, the next tile's run right after it: each step requests its share of the next tile's run, in
+// order, a single ascending stream the hardware prefetcher also follows (requesting each row's own
+// lines ahead, four short interleaved streams, measured 1.5-2x slower for rows of about 1 KB).
+// Rows further apart are long streams of their own: their lines are requested EK_ROW_PREFETCH ahead.
+#define EK_ROW_PREFETCH 512
+EK_AVX2_INLINE void tile_prefetch(const uint8_t *const rw[EK_TILE_ROWS], int nw, size_t w_stride, size_t row_bytes,
+                                  size_t pos, size_t step) {
+    if (w_stride == row_bytes) {
+        const uint8_t *p = rw[0] + (size_t)nw * (row_bytes + pos);
+        for (size_t k = 0; k < (size_t)nw * step; k += 64) _mm_prefetch((const char *)p + k, _MM_HINT_T0);
+    } else {
+        for (int r = 0; r < nw; ++r)
+            for (size_t k = 0; k < step; k += 64) _mm_prefetch((const char *)rw[r] + pos + EK_ROW_PREFETCH + k, _MM_HINT_T0);
+    }
+}
+
+// The tile's row pointers; lanes past nw repeat the last row.
+EK_AVX2_INLINE void tile_rows(const void *w, size_t w_stride, int nw, const uint8_t *rows[EK_TILE_ROWS]) {
+    for (int r = 0; r < EK_TILE_ROWS; ++r) rows[r] = (const uint8_t *)w + (size_t)(r < nw ? r : nw - 1) * w_stride;
+}
+
+// s[0..<nw] = v[0..<nw], without the library call a loop of variable count compiles to.
+EK_AVX2_INLINE void store_rows(float *s, const float v[EK_TILE_ROWS], int nw) {
+    s[0] = v[0];
+    if (nw > 1) s[1] = v[1];
+    if (nw > 2) s[2] = v[2];
+    if (nw > 3) s[3] = v[3];
+}
+
+EK_AVX2_INLINE __m256i load2x128(const uint8_t *lo, const uint8_t *hi) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(load128(lo)), load128(hi), 1);
+}
+
+// Per 128-bit half: the totals of four vectors' four int32 each, as [a b c d].
+EK_AVX2_INLINE __m256i sum4x4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) {
+    const __m256i ab = _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
+    const __m256i cd = _mm256_add_epi32(_mm256_unpacklo_epi32(c, d), _mm256_unpackhi_epi32(c, d));
+    return _mm256_add_epi32(_mm256_unpacklo_epi64(ab, cd), _mm256_unpackhi_epi64(ab, cd));
+}
+
+// Per 128-bit half: the totals of four vectors' eight int16 each, as int32 [a b c d]. Pairs of a
+// vector's words are added before widening, so every |word| must be below 2^14.
+EK_AVX2_INLINE __m256i sum4x8_epi16(__m256i a, __m256i b, __m256i c, __m256i d) {
+    const __m256i one = _mm256_set1_epi16(1);
+    const __m256i ab = _mm256_madd_epi16(_mm256_add_epi16(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b)), one);
+    const __m256i cd = _mm256_madd_epi16(_mm256_add_epi16(_mm256_unpacklo_epi32(c, d), _mm256_unpackhi_epi32(c, d)), one);
+    return _mm256_add_epi32(_mm256_unpacklo_epi64(ab, cd), _mm256_unpackhi_epi64(ab, cd));
+}
+
+// A row's "head" for blocks i and i + 1: 32 bytes from block i, which hold both blocks' scales
+// (and the Q5 types' fifth bits) for every type but Q8_0, whose head is two 16-byte loads. Four
+// rows' heads give the scales in the lane layout with a few shuffles (gathering them one by one
+// took a quarter of the loop's instructions). b32_head_hi: where block i + 1 starts in the high half.
+EK_AVX2_INLINE size_t b32_head_hi(int kind) { return kind == K_Q8_0 ? 0 : b32_size(kind) - 16; }
+
+EK_AVX2_INLINE __m256i b32_head(int kind, const uint8_t *blk) {
+    return kind == K_Q8_0 ? load2x128(blk, blk + sizeof(ek_block_q8_0)) : load256(blk);
+}
+
+// The f16 scales of four rows' heads, widened: [rows 0..3 of block i | rows 0..3 of block i + 1].
+EK_AVX2_INLINE __m256 b32_head_scales(int kind, const __m256i h[EK_TILE_ROWS]) {
+    // Words 0..3 of each half, of rows 0 and 1 (a) and 2 and 3 (b), interleaved; then the four rows'
+    // words 0 and 1 (lo) or 2 and 3 (hi) as the quadwords of each half.
+    const __m256i a = _mm256_unpacklo_epi16(h[0], h[1]), b = _mm256_unpacklo_epi16(h[2], h[3]);
+    const __m256i lo = _mm256_unpacklo_epi32(a, b);
+    // the low half's quadword 0 (block i), and the high half's quadword with block i + 1's scales
+    switch (b32_head_hi(kind) / 2) {
+    case 0: return _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permute4x64_epi64(lo, 0x08)));
+    case 1: return _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permute4x64_epi64(lo, 0x0c)));
+    default: {   // word 3
+        const __m256i c = _mm256_blend_epi32(lo, _mm256_unpackhi_epi32(a, b), 0xf0);
+        return _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permute4x64_epi64(c, 0x0c)));
+    }
+    }
+}
+
+// The (d, m) pairs of four rows' heads: *d and *m as [rows of block i | rows of block i + 1].
+EK_AVX2_INLINE void b32_head_pairs(int kind, const __m256i h[EK_TILE_ROWS], __m256 *d, __m256 *m) {
+    // dword 0 of each half (block i), and dword 1 (Q4_1) or 2 (Q5_1) of the high half (block i + 1)
+    const __m256i a = _mm256_unpacklo_epi32(h[0], h[1]), b = _mm256_unpacklo_epi32(h[2], h[3]);
+    const __m256i hi = b32_head_hi(kind) == 4 ? _mm256_unpackhi_epi64(a, b)
+                     : _mm256_unpacklo_epi64(_mm256_unpackhi_epi32(h[0], h[1]), _mm256_unpackhi_epi32(h[2], h[3]));
+    const __m256i c = _mm256_blend_epi32(_mm256_unpacklo_epi64(a, b), hi, 0xf0);
+    // per half: [d0 m0 d1 m1 d2 m2 d3 m3] to [d0 d1 d2 d3 m0 m1 m2 m3]; then the d quadwords together
+    const __m256i dm = _mm256_shuffle_epi8(c, _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15)));
+    const __m256i q = _mm256_permute4x64_epi64(dm, 0xd8);
+    *d = _mm256_cvtph_ps(_mm256_castsi256_si128(q));
+    *m = _mm256_cvtph_ps(_mm256_extracti128_si256(q, 1));
+}
+
+// The codes of blocks i and i + 1 of a nibble type as [block i | block i + 1] halves: *lo holds
+// elements 0..15 of each, *hi elements 16..31; unsigned, the Q5 types' fifth bit (from the head) as 16.
+EK_AVX2_INLINE void b32_codes2(int kind, const uint8_t *blk, __m256i head, __m256i *lo, __m256i *hi) {
+    const size_t ws = b32_size(kind);
+    const size_t qo = kind == K_Q4_0 ? 2 : kind == K_Q4_1 ? 4 : kind == K_Q5_0 ? 6 : 8;
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const __m256i v = load2x128(blk + qo, blk + ws + qo);
+    *lo = _mm256_and_si256(v, m4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    if (kind == K_Q5_0 || kind == K_Q5_1) {
+        // Bit e of a block's qh as byte e: qh bytes 0 and 1 give *lo's, bytes 2 and 3 *hi's.
+        const unsigned h0 = kind == K_Q5_0 ? 2 : 4, h1 = h0 + (unsigned)b32_head_hi(kind);
+        const uint64_t rep = 0x0101010101010101ull;
+        const __m256i sel = _mm256_set1_epi64x((long long)0x8040201008040201ull), b4 = _mm256_set1_epi8(0x10);
+        const __m256i slo = _mm256_shuffle_epi8(head, _mm256_setr_epi64x((long long)(rep * h0), (long long)(rep * (h0 + 1)),
+                                                                        (long long)(rep * h1), (long long)(rep * (h1 + 1))));
+        const __m256i shi = _mm256_shuffle_epi8(head, _mm256_setr_epi64x((long long)(rep * (h0 + 2)), (long long)(rep * (h0 + 3)),
+                                                                        (long long)(rep * (h1 + 2)), (long long)(rep * (h1 + 3))));
+        *lo = _mm256_or_si256(*lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(slo, sel), sel), b4));
+        *hi = _mm256_or_si256(*hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(shi, sel), sel), b4));
+    }
+}
+
+// The codes' constant offset (Q4_0: 8, Q5_0: 16), taken off as its products with the activations.
+EK_AVX2_INLINE int b32_row_offset(int kind) { return kind == K_Q4_0 ? 8 : kind == K_Q5_0 ? 16 : 0; }
+
+// b32_terms over eight lanes.
+EK_AVX2_INLINE __m256 b32_terms8(int kind, __m256 isum, __m256 dw, __m256 mw, __m256 dx, __m256 sx) {
+    switch (kind) {
+    case K_Q4_0: return _mm256_mul_ps(_mm256_mul_ps(isum, dw), dx);
+    case K_Q5_0: return _mm256_mul_ps(_mm256_mul_ps(dw, dx), isum);
+    case K_Q4_1: case K_Q5_1: return _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(dw, dx), isum), _mm256_mul_ps(mw, sx));
+    default: return _mm256_mul_ps(isum, _mm256_mul_ps(dw, dx));
+    }
+}
+
+// Two blocks per step; every vector holds [block i | block i + 1] with the four rows in each half.
+_Static_assert(EK_TILE_ROWS == 4, "row tiles hold four rows: one per 32-bit lane of a 128-bit half");
+EK_AVX2_INLINE void dot_b32_rows(const int kind, int64_t n, const void *restrict w, size_t w_stride, int nw,
+                                 const void *restrict x, float *restrict s) {
+    const bool offset = b32_offset(kind);
+    const int off = b32_row_offset(kind);
+    const size_t ws = b32_size(kind);
+    const size_t xs = offset ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
+    const size_t xq = offset ? offsetof(ek_block_q8_1, qs) : offsetof(ek_block_q8_0, qs);
+    const int64_t nb = n / 32;
+    const size_t row_bytes = (size_t)nb * ws;
+    const uint8_t *rw[EK_TILE_ROWS];
+    tile_rows(w, w_stride, nw, rw);
+    const uint8_t *restrict xb = x;
+    __m128 sum = _mm_setzero_ps();   // lane r: row r's running sum
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const size_t pos = (size_t)i * ws;
+        const uint8_t *y0 = xb + (size_t)i * xs, *y1 = y0 + xs;
+        tile_prefetch(rw, nw, w_stride, row_bytes, pos, 2 * ws);
+        __m256 dx, sx;   // [block i's, four times | block i + 1's]
+        if (offset) {
+            const __m256 v = _mm256_cvtph_ps(_mm_unpacklo_epi64(_mm_set1_epi32((int)load_u32(y0)), _mm_set1_epi32((int)load_u32(y1))));
+            dx = _mm256_moveldup_ps(v);
+            sx = _mm256_movehdup_ps(v);
+        } else {
+            dx = sx = _mm256_cvtph_ps(_mm_unpacklo_epi64(_mm_set1_epi16((short)load_u16(y0)), _mm_set1_epi16((short)load_u16(y1))));
+        }
+        __m256i h[EK_TILE_ROWS], isum;
+        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) h[r] = b32_head(kind, rw[r] + pos);
+        if (kind == K_Q8_0) {
+            const __m256i ya = load256(y0 + xq), yb = load256(y1 + xq);
+            __m256i p[EK_TILE_ROWS];
+            EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
+                const __m256i pa = b32_products(kind, b32_decode(kind, rw[r] + pos), ya);
+                const __m256i pb = b32_products(kind, b32_decode(kind, rw[r] + pos + ws), yb);
+                p[r] = _mm256_add_epi32(_mm256_blend_epi32(pa, pb, 0xf0), _mm256_permute2x128_si256(pa, pb, 0x21));
+            }
+            isum = sum4x4_epi32(p[0], p[1], p[2], p[3]);
+        } else {
+            const __m256i ylo = load2x128(y0 + xq, y1 + xq), yhi = load2x128(y0 + xq + 16, y1 + xq + 16);
+            __m256i o = _mm256_setzero_si256();
+            if (off) {
+                const __m256i c = _mm256_set1_epi8((char)off);
+                o = _mm256_add_epi16(_mm256_maddubs_epi16(c, ylo), _mm256_maddubs_epi16(c, yhi));
+            }
+            // |word| <= 4 * 31 * 127 (the offset taken off: 4 * 16 * 127), as sum4x8_epi16 needs
+            __m256i p[EK_TILE_ROWS];
+            EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
+                __m256i lo, hi;
+                b32_codes2(kind, rw[r] + pos, h[r], &lo, &hi);
+                p[r] = _mm256_add_epi16(_mm256_maddubs_epi16(lo, ylo), _mm256_maddubs_epi16(hi, yhi));
+                if (off) p[r] = _mm256_sub_epi16(p[r], o);
+            }
+            isum = sum4x8_epi16(p[0], p[1], p[2], p[3]);
+        }
+        __m256 dw, mw;
+        if (offset) b32_head_pairs(kind, h, &dw, &mw);
+        else dw = mw = b32_head_scales(kind, h);
+        const __m256 t = b32_terms8(kind, _mm256_cvtepi32_ps(isum), dw, mw, dx, sx);
+        sum = _mm_add_ps(_mm_add_ps(sum, _mm256_castps256_ps128(t)), _mm256_extractf128_ps(t, 1));
+    }
+    float out[EK_TILE_ROWS];
+    _mm_storeu_ps(out, sum);
+    if (i < nb) {   // an odd last block, as vec_dot's tail
+        const uint8_t *yb = xb + (size_t)i * xs;
+        const __m256i y = load256(yb + xq);
+        const float dx = h2f((ek_fp16)load_u16(yb));
+        const float sx = offset ? h2f((ek_fp16)load_u16(yb + 2)) : 0.0f;
+        for (int r = 0; r < nw; ++r) {
+            const uint8_t *blk = rw[r] + (size_t)i * ws;
+            const int32_t is = b32_sum1(kind, b32_products(kind, b32_decode(kind, blk), y));
+            const float dw = h2f((ek_fp16)load_u16(blk));
+            const float mw = offset ? h2f((ek_fp16)load_u16(blk + 2)) : 0.0f;
+            out[r] += b32_term(kind, (float)is, dw, mw, dx, sx);
+        }
+    }
+    store_rows(s, out, nw);
+}
+
+#define EK_B32_ROWS(name, kind)                                                                             \
+    EK_AVX2 static void vec_dot_rows_##name(int64_t n, const void *restrict w, size_t w_stride, int nw,      \
+                                            const void *restrict x, float *restrict s) {                    \
+        dot_b32_rows(kind, n, w, w_stride, nw, x, s);                                                       \
+    }
+
+EK_B32_ROWS(q4_0_q8_0, K_Q4_0)
+EK_B32_ROWS(q4_1_q8_1, K_Q4_1)
+EK_B32_ROWS(q5_0_q8_0, K_Q5_0)
+EK_B32_ROWS(q5_1_q8_1, K_Q5_1)
+EK_B32_ROWS(q8_0_q8_0, K_Q8_0)
+
 // ---- 256-element super-block (K) types -----------------------------------------------------
 //
 // Q3_K..Q6_K: the twins accumulate a super-block's products into eight integer lanes (element index
@@ -767,9 +996,236 @@ EK_K_ENTRIES(q4_K_q8_K, EK_Q4_K)
 EK_K_ENTRIES(q5_K_q8_K, EK_Q5_K)
 EK_K_ENTRIES(q6_K_q8_K, dot_q6_K)
 
+// ---- K types: row tiles --------------------------------------------------------------------
+//
+// Per super-block the activation's element pairs (and Q6_K's products with the codes' offset 32)
+// are prepared once for the tile's rows; each row then does its vec_dot's integer and float work
+// (eight lane sums, folded at the end). Q4_K/Q5_K's min terms are taken for the rows together.
+
+// The f16 at rw[r] + o for the four rows, widened.
+EK_AVX2_INLINE __m128 h2f_rows4(const uint8_t *const rw[EK_TILE_ROWS], size_t o) {
+    const uint64_t h = (uint64_t)load_u16(rw[0] + o) | (uint64_t)load_u16(rw[1] + o) << 16
+                     | (uint64_t)load_u16(rw[2] + o) << 32 | (uint64_t)load_u16(rw[3] + o) << 48;
+    return _mm_cvtph_ps(_mm_cvtsi64_si128((long long)h));
+}
+
+// The totals of four vectors' four int32 each, as [a b c d].
+EK_AVX2_INLINE __m128i sum4x4_epi32_128(__m128i a, __m128i b, __m128i c, __m128i d) {
+    const __m128i ab = _mm_add_epi32(_mm_unpacklo_epi32(a, b), _mm_unpackhi_epi32(a, b));
+    const __m128i cd = _mm_add_epi32(_mm_unpacklo_epi32(c, d), _mm_unpackhi_epi32(c, d));
+    return _mm_add_epi32(_mm_unpacklo_epi64(ab, cd), _mm_unpackhi_epi64(ab, cd));
+}
+
+EK_AVX2_INLINE void rows_q45_K(const bool five, int64_t n, const void *restrict w, size_t w_stride, const int nw,
+                               const void *restrict x, float *restrict s) {
+    const size_t bs = five ? sizeof(ek_block_q5_K) : sizeof(ek_block_q4_K);
+    const int64_t nb = n / EK_QK_K;
+    const size_t row_bytes = (size_t)nb * bs;
+    const __m256i m4 = _mm256_set1_epi8(0x0f), bit4 = _mm256_set1_epi8(0x10);
+    const ek_block_q8_K *restrict y = x;
+    const uint8_t *rw[EK_TILE_ROWS];
+    tile_rows(w, w_stride, nw, rw);
+    __m256 sums[EK_TILE_ROWS];
+    __m128 msum = _mm_setzero_ps();   // lane r: row r's min terms
+    EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) sums[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; ++i) {
+        const size_t pos = (size_t)i * bs;
+        __m256i yv[8];
+        EK_UNROLL for (int k = 0; k < 8; ++k) yv[k] = lane_pairs(load256(y[i].qs + 32 * k));
+        const __m128i pairs = _mm_hadd_epi16(load128(y[i].bsums), load128(y[i].bsums + 8));
+        const float dx = y[i].d;
+        __m128i mm[EK_TILE_ROWS];   // per row: mins times the groups' activation sums, four partial totals
+        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) mm[r] = _mm_setzero_si128();
+        tile_prefetch(rw, nw, w_stride, row_bytes, pos, bs);
+        EK_UNROLL for (int r = 0; r < nw; ++r) {
+            const uint8_t *blk = rw[r] + pos;
+            const ek_block_q4_K *b4 = (const ek_block_q4_K *)blk;   // d, dmin, scales: same offsets in Q5_K
+            const uint8_t *qs = five ? ((const ek_block_q5_K *)blk)->qs : b4->qs;
+            const __m128i sm = k4_scales_mins(b4->scales);
+            const __m128i sc16 = _mm_cvtepu8_epi16(sm);
+            const __m256i sc = _mm256_set_m128i(sc16, sc16);
+            mm[r] = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm)), pairs);
+            const __m256i qh = five ? lane_pairs(load256(((const ek_block_q5_K *)blk)->qh)) : _mm256_setzero_si256();
+            __m256i acc_lo = _mm256_setzero_si256(), acc_hi = _mm256_setzero_si256();
+            EK_UNROLL for (int c = 0; c < 4; ++c) {
+                const __m256i raw = lane_pairs(load256(qs + 32 * c));
+                __m256i q0 = _mm256_and_si256(raw, m4), q1 = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+                if (five) {   // as dot_q45_K
+                    const int s0 = 2 * c, s1 = 2 * c + 1;
+                    const __m256i h0 = s0 <= 4 ? _mm256_slli_epi16(qh, 4 - s0) : _mm256_srli_epi16(qh, s0 - 4);
+                    const __m256i h1 = s1 <= 4 ? _mm256_slli_epi16(qh, 4 - s1) : _mm256_srli_epi16(qh, s1 - 4);
+                    q0 = _mm256_or_si256(q0, _mm256_and_si256(h0, bit4));
+                    q1 = _mm256_or_si256(q1, _mm256_and_si256(h1, bit4));
+                }
+                lanes_acc(_mm256_maddubs_epi16(q0, yv[2 * c]), _mm256_maddubs_epi16(q1, yv[2 * c + 1]), scales_g32(sc, c),
+                          &acc_lo, &acc_hi);
+            }
+            sums[r] = lanes_scale(sums[r], lanes_fold(acc_lo, acc_hi), h2f(b4->d) * dx);
+        }
+        // the rows' min terms at once: msum -= (dmin * dx) * summs, each lane as vec_dot's scalar
+        const __m128 summs = _mm_cvtepi32_ps(sum4x4_epi32_128(mm[0], mm[1], mm[2], mm[3]));
+        const __m128 mw = h2f_rows4(rw, pos + offsetof(ek_block_q4_K, dmin));
+        msum = _mm_sub_ps(msum, _mm_mul_ps(_mm_mul_ps(mw, _mm_set1_ps(dx)), summs));
+    }
+    float m[EK_TILE_ROWS], out[EK_TILE_ROWS];
+    _mm_storeu_ps(m, msum);
+    EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) out[r] = fold_sums(m[r], sums[r]);
+    store_rows(s, out, nw);
+}
+
+EK_AVX2_INLINE void rows_q6_K(int64_t n, const void *restrict w, size_t w_stride, const int nw, const void *restrict x,
+                              float *restrict s) {
+    const int64_t nb = n / EK_QK_K;
+    const size_t bs = sizeof(ek_block_q6_K), row_bytes = (size_t)nb * bs;
+    const __m256i m4 = _mm256_set1_epi8(0x0f), mhi = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+    const ek_block_q8_K *restrict y = x;
+    const uint8_t *rw[EK_TILE_ROWS];
+    tile_rows(w, w_stride, nw, rw);
+    __m256 sums[EK_TILE_ROWS];
+    EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) sums[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; ++i) {
+        const size_t pos = (size_t)i * bs;
+        __m256i yv[8], y32[8];
+        EK_UNROLL for (int k = 0; k < 8; ++k) {
+            yv[k] = lane_pairs(load256(y[i].qs + 32 * k));
+            y32[k] = _mm256_maddubs_epi16(k32, yv[k]);
+        }
+        const float dx = y[i].d;
+        tile_prefetch(rw, nw, w_stride, row_bytes, pos, bs);
+        EK_UNROLL for (int r = 0; r < nw; ++r) {
+            const ek_block_q6_K *a = (const ek_block_q6_K *)(rw[r] + pos);
+            __m256i sc[2];
+            scales16(load128(a->scales), &sc[0], &sc[1]);
+            __m256i acc_lo = _mm256_setzero_si256(), acc_hi = _mm256_setzero_si256();
+            EK_UNROLL for (int h = 0; h < 2; ++h) {   // codes as dot_q6_K
+                const __m256i l0 = lane_pairs(load256(a->ql + 64 * h)), l1 = lane_pairs(load256(a->ql + 64 * h + 32));
+                const __m256i hb = lane_pairs(load256(a->qh + 32 * h));
+                __m256i q[4], p[4];
+                q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), mhi));
+                q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), mhi));
+                q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, mhi));
+                q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(hb, 2), mhi));
+                EK_UNROLL for (int k = 0; k < 4; ++k) p[k] = _mm256_sub_epi16(_mm256_maddubs_epi16(q[k], yv[4 * h + k]), y32[4 * h + k]);
+                lanes_acc(p[0], p[1], scales_g16(sc[h], 0), &acc_lo, &acc_hi);
+                lanes_acc(p[2], p[3], scales_g16(sc[h], 2), &acc_lo, &acc_hi);
+            }
+            sums[r] = lanes_scale(sums[r], lanes_fold(acc_lo, acc_hi), h2f(a->d) * dx);
+        }
+    }
+    float out[EK_TILE_ROWS];
+    EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) out[r] = fold_sums(0.0f, sums[r]);
+    store_rows(s, out, nw);
+}
+
+// Q2_K: the rows' integer totals and min totals are reduced together, and their float terms added
+// lane by lane, each lane as vec_dot's scalar sum += dall * isum - dmin * summs.
+EK_AVX2_INLINE void rows_q2_K(int64_t n, const void *restrict w, size_t w_stride, const int nw, const void *restrict x,
+                              float *restrict s) {
+    const int64_t nb = n / EK_QK_K;
+    const size_t bs = sizeof(ek_block_q2_K), row_bytes = (size_t)nb * bs;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const ek_block_q8_K *restrict y = x;
+    const uint8_t *rw[EK_TILE_ROWS];
+    tile_rows(w, w_stride, nw, rw);
+    __m128 sum = _mm_setzero_ps();   // lane r: row r's sum
+    for (int64_t i = 0; i < nb; ++i) {
+        const size_t pos = (size_t)i * bs;
+        tile_prefetch(rw, nw, w_stride, row_bytes, pos, bs);
+        const __m256i bsums = load256(y[i].bsums);
+        __m256i acc[EK_TILE_ROWS], macc[EK_TILE_ROWS];
+        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) acc[r] = macc[r] = _mm256_setzero_si256();
+        EK_UNROLL for (int r = 0; r < nw; ++r) {   // as dot_q2_K
+            const ek_block_q2_K *a = (const ek_block_q2_K *)(rw[r] + pos);
+            const __m128i packed = load128(a->scales);
+            macc[r] = _mm256_madd_epi16(bsums, _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f))));
+            __m256i slo, shi;
+            scales16(_mm_and_si128(packed, _mm_set1_epi8(0x0f)), &slo, &shi);
+            EK_UNROLL for (int h = 0; h < 2; ++h) {
+                const __m256i raw = load256(a->qs + 32 * h), sc = h ? shi : slo;
+                EK_UNROLL for (int k = 0; k < 4; ++k) {
+                    const __m256i q = _mm256_and_si256(_mm256_srli_epi16(raw, 2 * k), m3);
+                    const __m256i sk = _mm256_shuffle_epi8(sc, _mm256_set_m128i(_mm_set1_epi16((short)((4 * k + 3) << 8 | (4 * k + 2))),
+                                                                                _mm_set1_epi16((short)((4 * k + 1) << 8 | (4 * k)))));
+                    acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(y[i].qs + 128 * h + 32 * k)), sk));
+                }
+            }
+        }
+        const __m256i ti = sum4x4_epi32(acc[0], acc[1], acc[2], acc[3]), tm = sum4x4_epi32(macc[0], macc[1], macc[2], macc[3]);
+        const __m128 isum = _mm_cvtepi32_ps(_mm_add_epi32(_mm256_castsi256_si128(ti), _mm256_extracti128_si256(ti, 1)));
+        const __m128 summs = _mm_cvtepi32_ps(_mm_add_epi32(_mm256_castsi256_si128(tm), _mm256_extracti128_si256(tm, 1)));
+        const __m128 dx = _mm_set1_ps(y[i].d);
+        const __m128 dall = _mm_mul_ps(dx, h2f_rows4(rw, pos + offsetof(ek_block_q2_K, d)));
+        const __m128 dmin = _mm_mul_ps(dx, h2f_rows4(rw, pos + offsetof(ek_block_q2_K, dmin)));
+        sum = _mm_add_ps(sum, _mm_sub_ps(_mm_mul_ps(dall, isum), _mm_mul_ps(dmin, summs)));
+    }
+    float out[EK_TILE_ROWS];
+    _mm_storeu_ps(out, sum);
+    store_rows(s, out, nw);
+}
+
+EK_AVX2_INLINE void rows_q3_K(int64_t n, const void *restrict w, size_t w_stride, const int nw, const void *restrict x,
+                              float *restrict s) {
+    const int64_t nb = n / EK_QK_K;
+    const size_t bs = sizeof(ek_block_q3_K), row_bytes = (size_t)nb * bs;
+    const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+    const ek_block_q8_K *restrict y = x;
+    const uint8_t *rw[EK_TILE_ROWS];
+    tile_rows(w, w_stride, nw, rw);
+    __m256 sums[EK_TILE_ROWS];
+    EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) sums[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; ++i) {
+        const size_t pos = (size_t)i * bs;
+        __m256i yv[8];
+        EK_UNROLL for (int k = 0; k < 8; ++k) yv[k] = lane_pairs(load256(y[i].qs + 32 * k));
+        const float dx = y[i].d;
+        tile_prefetch(rw, nw, w_stride, row_bytes, pos, bs);
+        EK_UNROLL for (int r = 0; r < nw; ++r) {   // as dot_q3_K
+            const ek_block_q3_K *a = (const ek_block_q3_K *)(rw[r] + pos);
+            __m256i sc[2];
+            scales16(q3_K_scales(a->scales), &sc[0], &sc[1]);
+            const __m256i nh = _mm256_xor_si256(lane_pairs(load256(a->hmask)), _mm256_set1_epi8(-1));
+            __m256i acc_lo = _mm256_setzero_si256(), acc_hi = _mm256_setzero_si256();
+            EK_UNROLL for (int h = 0; h < 2; ++h) {
+                const __m256i q = lane_pairs(load256(a->qs + 32 * h));
+                __m256i p[4];
+                EK_UNROLL for (int k = 0; k < 4; ++k) {
+                    const int bit = 4 * h + k;
+                    const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k), m3);
+                    const __m256i hb = bit >= 2 ? _mm256_srli_epi16(nh, bit - 2) : _mm256_slli_epi16(nh, 2 - bit);
+                    const __m256i h4 = _mm256_and_si256(hb, four);
+                    p[k] = _mm256_sub_epi16(_mm256_maddubs_epi16(lo, yv[4 * h + k]), _mm256_maddubs_epi16(h4, yv[4 * h + k]));
+                }
+                lanes_acc(p[0], p[1], scales_g16(sc[h], 0), &acc_lo, &acc_hi);
+                lanes_acc(p[2], p[3], scales_g16(sc[h], 2), &acc_lo, &acc_hi);
+            }
+            sums[r] = lanes_scale(sums[r], lanes_fold(acc_lo, acc_hi), h2f(a->d) * dx);
+        }
+    }
+    float out[EK_TILE_ROWS];
+    EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) out[r] = fold_sums(0.0f, sums[r]);
+    store_rows(s, out, nw);
+}
+
+#define EK_Q4_K_ROWS(n, w, stride, nw, x, s) rows_q45_K(false, n, w, stride, nw, x, s)
+#define EK_Q5_K_ROWS(n, w, stride, nw, x, s) rows_q45_K(true, n, w, stride, nw, x, s)
+
+// Full tiles get their own copy, whose row loops unroll.
+#define EK_K_ROWS(name, fn)                                                                                 \
+    EK_AVX2 static void vec_dot_rows_##name(int64_t n, const void *restrict w, size_t w_stride, int nw,      \
+                                            const void *restrict x, float *restrict s) {                    \
+        if (nw == EK_TILE_ROWS) fn(n, w, w_stride, EK_TILE_ROWS, x, s);                                     \
+        else fn(n, w, w_stride, nw, x, s);                                                                  \
+    }
+
+EK_K_ROWS(q2_K_q8_K, rows_q2_K)
+EK_K_ROWS(q3_K_q8_K, rows_q3_K)
+EK_K_ROWS(q4_K_q8_K, EK_Q4_K_ROWS)
+EK_K_ROWS(q5_K_q8_K, EK_Q5_K_ROWS)
+EK_K_ROWS(q6_K_q8_K, rows_q6_K)
+
 // ---- op kernels ----------------------------------------------------------------------------
-// Bit-identical to the twins. exp_shift_sum and silu_mul stay scalar: their twins call libm's
-// expf, which a vector exp would not match bit for bit.
+// Bit-identical to the twins. exp_shift_sum and silu_mul, which call the engine's ek_expf, are
+// in exp_avx2.c.
 
 // Squares rounded to f32, then summed in f64 in element order as the twin does.
 EK_AVX2 static double sum_squares(const float *x, int64_t n) {
@@ -946,6 +1402,18 @@ const char *ek_patch_avx2(ek_type_traits *types, ek_op_kernels *ops) {
     EK_SET(EK_Q5_K, q5_K_q8_K);
     EK_SET(EK_Q6_K, q6_K_q8_K);
 #undef EK_SET
+#define EK_SET_ROWS(type, name) types[type].vec_dot_rows = vec_dot_rows_##name
+    EK_SET_ROWS(EK_Q4_0, q4_0_q8_0);
+    EK_SET_ROWS(EK_Q4_1, q4_1_q8_1);
+    EK_SET_ROWS(EK_Q5_0, q5_0_q8_0);
+    EK_SET_ROWS(EK_Q5_1, q5_1_q8_1);
+    EK_SET_ROWS(EK_Q8_0, q8_0_q8_0);
+    EK_SET_ROWS(EK_Q2_K, q2_K_q8_K);
+    EK_SET_ROWS(EK_Q3_K, q3_K_q8_K);
+    EK_SET_ROWS(EK_Q4_K, q4_K_q8_K);
+    EK_SET_ROWS(EK_Q5_K, q5_K_q8_K);
+    EK_SET_ROWS(EK_Q6_K, q6_K_q8_K);
+#undef EK_SET_ROWS
 
     ops->sum_squares = sum_squares;
     ops->scale_mul = scale_mul;
@@ -960,6 +1428,8 @@ const char *ek_patch_avx2(ek_type_traits *types, ek_op_kernels *ops) {
     ops->mad_f32_f16 = mad_f32_f16;
     ops->f32_to_f16 = f32_to_f16_row;
     ops->f16_to_f32 = f16_to_f32_row;
+    ops->exp_shift_sum = ek_exp_shift_sum_avx2;
+    ops->silu_mul = ek_silu_mul_avx2;
     return "avx2";
 }
 #endif
