@@ -184,6 +184,38 @@ static void check_rows(ek_variant v, int type) {
     }
 }
 
+// A block kernel must give each (row, token) exactly what vec_dot gives it, for every shape.
+static void check_block(ek_variant v, int type) {
+    static uint8_t w[EK_TILE_ROWS][MAX_N * 4], xq[EK_TILE_TOKENS][MAX_N * 4 + 4096];
+    static float x[MAX_N];
+    const ek_type_traits *g = ek_traits_generic(type), *t = ek_traits_variant(v, type);
+    for (size_t c = 0; c < sizeof block_counts / sizeof block_counts[0]; c++) {
+        const int64_t n = block_counts[c] * g->block_size;
+        if (n > MAX_N) continue;
+        for (int k = 0; k < EK_TILE_ROWS; k++) random_weights(type, w[k], n);
+        for (int k = 0; k < EK_TILE_TOKENS; k++) {
+            for (int64_t i = 0; i < n; i++) x[i] = rnd_activation();
+            ek_traits_generic(g->vec_dot_type)->from_float(x, xq[k], n);
+        }
+        for (int nw = 1; nw <= EK_TILE_ROWS; nw++) {
+            for (int nx = 1; nx <= EK_TILE_TOKENS; nx++) {
+                float s[EK_TILE_ROWS * EK_TILE_TOKENS];
+                t->vec_dot_block(n, w[0], sizeof w[0], nw, xq[0], sizeof xq[0], nx, s);
+                for (int a = 0; a < nw; a++) {
+                    for (int k = 0; k < nx; k++) {
+                        const float one = t->vec_dot(n, w[a], xq[k]);
+                        checks++;
+                        if (memcmp(&one, &s[a * EK_TILE_TOKENS + k], sizeof one) != 0) {
+                            fail("%s vec_dot_block %s n=%lld %dx%d: row %d token %d gives %.9g, vec_dot %.9g", ek_variant_name(v),
+                                 g->name, (long long)n, nw, nx, a, k, s[a * EK_TILE_TOKENS + k], one);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 static void check_dots(ek_variant v) {
     static uint8_t w[MAX_N * 4], xq[MAX_N * 4 + 4096];
     static float x[MAX_N], wf[MAX_N], xf[MAX_N];
@@ -213,10 +245,11 @@ static void check_dots(ek_variant v) {
                 }
             }
         }
-        printf("  %-7s vec_dot %-5s worst relative error %.2e%s%s\n", ek_variant_name(v), g->name, worst,
-               t->vec_dot_tile ? ", token tile" : "", t->vec_dot_rows ? ", row tile" : "");
+        printf("  %-7s vec_dot %-5s worst relative error %.2e%s%s%s\n", ek_variant_name(v), g->name, worst,
+               t->vec_dot_tile ? ", token tile" : "", t->vec_dot_rows ? ", row tile" : "", t->vec_dot_block ? ", block" : "");
         if (t->vec_dot_tile) check_tile(v, type);
         if (t->vec_dot_rows) check_rows(v, type);
+        if (t->vec_dot_block) check_block(v, type);
     }
 }
 

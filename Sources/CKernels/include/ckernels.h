@@ -76,6 +76,11 @@ typedef void (*ek_vec_dot_tile_fn)(int64_t n, const void *restrict w, const void
 #define EK_TILE_ROWS 4
 typedef void (*ek_vec_dot_rows_fn)(int64_t n, const void *restrict w, size_t w_stride, int nw,
                                    const void *restrict x, float *restrict s);
+// Both at once for prompts: `nw` (1...EK_TILE_ROWS) weight rows times `nx` (1...EK_TILE_TOKENS)
+// activation rows into s[r * EK_TILE_TOKENS + t], each equal to vec_dot bit for bit; the weights are
+// decoded once for the tokens and the activations loaded once for the rows.
+typedef void (*ek_vec_dot_block_fn)(int64_t n, const void *restrict w, size_t w_stride, int nw,
+                                    const void *restrict x, size_t x_stride, int nx, float *restrict s);
 
 typedef struct {
     const char *name;       // "q4_K"
@@ -87,6 +92,7 @@ typedef struct {
     ek_vec_dot_fn vec_dot;         // NULL for activation-only types
     ek_vec_dot_tile_fn vec_dot_tile;  // NULL: vec_dot once per token
     ek_vec_dot_rows_fn vec_dot_rows;  // NULL: vec_dot once per row
+    ek_vec_dot_block_fn vec_dot_block;  // NULL: token tiles row by row
 } ek_type_traits;
 
 // Traits of `type` in the selected kernel variant, or NULL if the type is unknown to the engine.
