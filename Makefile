@@ -23,7 +23,7 @@ KERNEL_HDR   := $(wildcard Sources/CKernels/*.h Sources/CKernels/*/*.h Sources/C
 HARNESS_FLAGS := -std=gnu11 -O2 -fno-math-errno -ffp-contract=off -Wall -Wextra -Wno-unused-parameter -Wno-unknown-pragmas \
                  -ISources/CKernels/include
 
-.PHONY: all setup models build test run clean help kernels-native kernels-arm
+.PHONY: all setup models build test run clean help kernels-native kernels-arm bench
 
 all: build
 
@@ -31,6 +31,7 @@ help:
 	@echo "make run     build and generate from the default model ($(DEFAULT_MODEL))"
 	@echo "make test    build and run every test (fetches the real models first)"
 	@echo "make models  fetch the catalog's models into $(EDGELM_MODELS)"
+	@echo "make bench LLAMA_BENCH=/path/to/llama-bench   edgelm and llama-bench side by side"
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -71,6 +72,10 @@ test: models kernels-native kernels-arm
 	skipped=$$(echo "$$line" | grep -oE '[0-9]+ tests? skipped' | grep -oE '^[0-9]+' || echo 0); \
 	echo "tests: $$((total - failed - skipped)) passed, $$failed failed, $$skipped skipped"; \
 	exit $$status
+
+bench: models build
+	@test -x "$(LLAMA_BENCH)" || { echo "error: set LLAMA_BENCH to a llama-bench binary"; exit 1; }
+	python3 Benchmarks/compare.py --llama-bench "$(LLAMA_BENCH)"
 
 run: build
 	python3 Models/fetch.py --default
