@@ -27,7 +27,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Repetitions of each test.")
     var repetitions: Int = 5
     @Option(name: [.customShort("b"), .customLong("batch-size")], help: "Prompt tokens per pass over the weights.")
-    var batchSize: Int = 512
+    var batchSize: Int = 256
     @Flag(help: "Print JSON instead of a table.")
     var json = false
     @Flag(help: "Measure main-memory read bandwidth at each thread count instead (512 MiB, best of 8 passes).")
