@@ -116,61 +116,40 @@ static float ek_vec_dot_f32_neon(int64_t n, const void *restrict w, const void *
     return sum;
 }
 
-static float ek_vec_dot_f16_neon(int64_t n, const void *restrict w, const void *restrict x) {
-    const ek_fp16 *restrict a = w;
-    const ek_fp16 *restrict b = x;
-    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        float32x4_t a0, a1, a2, a3, b0, b1, b2, b3;
-        ek_neon_load_h8(a + i, &a0, &a1);
-        ek_neon_load_h8(a + i + 8, &a2, &a3);
-        ek_neon_load_h8(b + i, &b0, &b1);
-        ek_neon_load_h8(b + i + 8, &b2, &b3);
-        s0 = vfmaq_f32(s0, a0, b0);
-        s1 = vfmaq_f32(s1, a1, b1);
-        s2 = vfmaq_f32(s2, a2, b2);
-        s3 = vfmaq_f32(s3, a3, b3);
+// f16 and bf16 rows: widen eight values at a time, four f32 accumulators, scalar tail.
+#define EK_NEON_HALF_DOT(name, T, load8, to_f32)                                              \
+    static float name(int64_t n, const void *restrict w, const void *restrict x) {           \
+        const T *restrict a = w;                                                             \
+        const T *restrict b = x;                                                             \
+        float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;                        \
+        int64_t i = 0;                                                                       \
+        for (; i + 16 <= n; i += 16) {                                                       \
+            float32x4_t a0, a1, a2, a3, b0, b1, b2, b3;                                      \
+            load8(a + i, &a0, &a1);                                                          \
+            load8(a + i + 8, &a2, &a3);                                                      \
+            load8(b + i, &b0, &b1);                                                          \
+            load8(b + i + 8, &b2, &b3);                                                      \
+            s0 = vfmaq_f32(s0, a0, b0);                                                      \
+            s1 = vfmaq_f32(s1, a1, b1);                                                      \
+            s2 = vfmaq_f32(s2, a2, b2);                                                      \
+            s3 = vfmaq_f32(s3, a3, b3);                                                      \
+        }                                                                                    \
+        for (; i + 8 <= n; i += 8) {                                                         \
+            float32x4_t a0, a1, b0, b1;                                                      \
+            load8(a + i, &a0, &a1);                                                          \
+            load8(b + i, &b0, &b1);                                                          \
+            s0 = vfmaq_f32(s0, a0, b0);                                                      \
+            s1 = vfmaq_f32(s1, a1, b1);                                                      \
+        }                                                                                    \
+        float sum = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));             \
+        for (; i < n; ++i) sum += to_f32(a[i]) * to_f32(b[i]);                               \
+        return sum;                                                                          \
     }
-    for (; i + 8 <= n; i += 8) {
-        float32x4_t a0, a1, b0, b1;
-        ek_neon_load_h8(a + i, &a0, &a1);
-        ek_neon_load_h8(b + i, &b0, &b1);
-        s0 = vfmaq_f32(s0, a0, b0);
-        s1 = vfmaq_f32(s1, a1, b1);
-    }
-    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
-    for (; i < n; ++i) sum += ek_neon_h2f(a[i]) * ek_neon_h2f(b[i]);
-    return sum;
-}
 
-static float ek_vec_dot_bf16_neon(int64_t n, const void *restrict w, const void *restrict x) {
-    const ek_bf16 *restrict a = w;
-    const ek_bf16 *restrict b = x;
-    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        float32x4_t a0, a1, a2, a3, b0, b1, b2, b3;
-        ek_neon_load_b8(a + i, &a0, &a1);
-        ek_neon_load_b8(a + i + 8, &a2, &a3);
-        ek_neon_load_b8(b + i, &b0, &b1);
-        ek_neon_load_b8(b + i + 8, &b2, &b3);
-        s0 = vfmaq_f32(s0, a0, b0);
-        s1 = vfmaq_f32(s1, a1, b1);
-        s2 = vfmaq_f32(s2, a2, b2);
-        s3 = vfmaq_f32(s3, a3, b3);
-    }
-    for (; i + 8 <= n; i += 8) {
-        float32x4_t a0, a1, b0, b1;
-        ek_neon_load_b8(a + i, &a0, &a1);
-        ek_neon_load_b8(b + i, &b0, &b1);
-        s0 = vfmaq_f32(s0, a0, b0);
-        s1 = vfmaq_f32(s1, a1, b1);
-    }
-    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
-    for (; i < n; ++i) sum += ek_bits_f32((uint32_t)a[i] << 16) * ek_bits_f32((uint32_t)b[i] << 16);
-    return sum;
-}
+static inline float ek_neon_b2f(ek_bf16 h) { return ek_bits_f32((uint32_t)h << 16); }
+
+EK_NEON_HALF_DOT(ek_vec_dot_f16_neon, ek_fp16, ek_neon_load_h8, ek_neon_h2f)
+EK_NEON_HALF_DOT(ek_vec_dot_bf16_neon, ek_bf16, ek_neon_load_b8, ek_neon_b2f)
 
 // ---- activation quantizers ------------------------------------------------------------------
 
