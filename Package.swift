@@ -12,9 +12,17 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "edgelm", targets: ["edgelm"]),
+        .executable(name: "edgelmd", targets: ["edgelmd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(name: "CKernels", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]),
@@ -24,6 +32,27 @@ let package = Package(
         .target(name: "Transformer", dependencies: ["GGUF", "Kernels"]),
         .target(name: "Generation", dependencies: ["Transformer", "Tokenizer", "Kernels"]),
         .target(name: "ModelStore", dependencies: ["GGUF"]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "Systemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "EdgeLMAPI"),
+        .target(name: "Server", dependencies: [
+            "EdgeLMAPI", "Generation", "Transformer", "Tokenizer", "Kernels", "GGUF", "ModelStore", "Systemd",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "edgelmd", dependencies: [
+            "Server", "Systemd", "Kernels",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(name: "edgelm", dependencies: [
             "Generation", "GGUF", "ModelStore", "Tokenizer", "Kernels", "Transformer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -34,5 +63,6 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Generation", "Tokenizer", "GGUF", "Kernels", "TestSupport"]),
         .testTarget(name: "EdgeLMTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "EdgeLMAPI", "Systemd", "TestSupport"]),
     ]
 )

@@ -8,6 +8,12 @@ public struct GeneratedToken: Sendable {
     public let logprob: Double
     /// The most likely tokens at this position, when requested.
     public let top: [TokenLogProb]
+
+    public init(id: Int32, logprob: Double, top: [TokenLogProb]) {
+        self.id = id
+        self.logprob = logprob
+        self.top = top
+    }
 }
 
 public enum FinishReason: String, Sendable, Codable {
