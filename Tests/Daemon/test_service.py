@@ -153,6 +153,26 @@ class ModelManagementTest(unittest.TestCase):
             d.stop()
         shutil.rmtree(directory)
 
+    def test_idle_models_unload_after_keep_alive_and_requests_time_out(self):
+        with Daemon(models=(SMOL, QWEN), env={"EDGELM_KEEP_ALIVE": "1", "EDGELM_REQUEST_TIMEOUT": "2"}) as d:
+            with d.client() as c:
+                r = c.post("/v1/chat/completions", json={"model": "qwen2.5-coder-0.5b-instruct", "max_tokens": 2,
+                                                         "messages": [{"role": "user", "content": "hi"}]})
+                self.assertEqual(r.status_code, 200, r.text)
+                loaded = lambda: [m["name"] for m in c.get("/edgelm/v1/info").json()["loaded"]]
+                self.assertIn("qwen2.5-coder-0.5b-instruct", loaded())
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline and "qwen2.5-coder-0.5b-instruct" in loaded():
+                    time.sleep(0.2)
+                # The idle model went away; the default model stays for as long as the daemon runs.
+                self.assertEqual(loaded(), ["smollm2-135m-instruct"])
+                # Greedy counting goes on far longer than 2 s.
+                r = c.post("/v1/completions", json={"max_tokens": 3000, "temperature": 0,
+                                                    "prompt": "1, 2, 3, 4, 5, 6, 7, 8, 9, 10,"})
+                self.assertEqual(r.status_code, 504, r.text)
+                self.assertIn("timed out after 2 s", r.json()["error"]["message"])
+            d.stop()
+
     def test_prompts_reach_the_log_only_when_asked(self):
         secret = "purple-elephant-7431"
         for enabled in (False, True):

@@ -26,6 +26,12 @@ fail() {
 
 mount -t tmpfs tmpfs /run
 mkdir -p /run/systemd/system /run/user/0
+# The unit's PrivateTmp= hides /tmp and /var/tmp from the service, and the checkout may live
+# there: the daemon and its model are copied to this namespace's /run.
+mkdir -p /run/edgelm-test
+cp "$edgelmd" "$model" /run/edgelm-test/
+edgelmd=/run/edgelm-test/$(basename "$edgelmd")
+model=/run/edgelm-test/$(basename "$model")
 # Every XDG directory points into the scratch folder: a user manager maps StateDirectory= and
 # CacheDirectory= there, and the real ~/.cache holds the model cache.
 export XDG_RUNTIME_DIR=/run/user/0 XDG_CONFIG_HOME=$scratch/config XDG_CACHE_HOME=$scratch/cache \
@@ -58,6 +64,7 @@ api() { curl -s -m 60 --unix-socket "$sock" "$@"; }
 wait_ready() {
   for _ in $(seq 300); do
     [ "$(api -o /dev/null -w '%{http_code}' http://localhost/health)" = 200 ] && return 0
+    if systemctl --user is-failed --quiet edgelm.service; then fail "the service failed"; fi
     sleep 0.2
   done
   fail "service not ready"

@@ -12,8 +12,13 @@ public enum TestPaths {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     }()
 
-    /// `../shared/reference` beside the checkout (llama.cpp's outputs on the real models).
-    public static var reference: URL { repoRoot.deletingLastPathComponent().appendingPathComponent("shared/reference") }
+    /// `../shared/reference` beside the checkout (llama.cpp's outputs on the real models), or
+    /// `$EDGELM_REFERENCE_DIR`: the same files produced by llama.cpp on the machine at hand, to
+    /// tell numeric differences of the engine from those of the machine.
+    public static var reference: URL {
+        if let dir = ProcessInfo.processInfo.environment["EDGELM_REFERENCE_DIR"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
+        return repoRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
+    }
 
     public static var modelCache: URL {
         if let dir = ProcessInfo.processInfo.environment["EDGELM_MODELS"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
