@@ -20,8 +20,8 @@ public struct ResponseFormat: Codable, Sendable, Equatable {
     public var type: String
 }
 
-/// Settings both OpenAI request kinds share.
-public struct OpenAISampling: Sendable, Equatable {
+/// Settings both OpenAI request kinds share, decoded from the request's top level.
+public struct OpenAISampling: Decodable, Sendable, Equatable {
     public var maxTokens: Int?
     public var temperature: Double?
     public var topP: Double?
@@ -33,6 +33,28 @@ public struct OpenAISampling: Sendable, Equatable {
     public var topK: Int?
     public var minP: Double?
     public var repeatPenalty: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case temperature, stop, seed
+        case maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens", topP = "top_p"
+        case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty"
+        case topK = "top_k", minP = "min_p", repeatPenalty = "repeat_penalty"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        // Chat's newer name wins over the older one.
+        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxCompletionTokens) ?? c.decodeIfPresent(Int.self, forKey: .maxTokens)
+        temperature = try c.decodeIfPresent(Double.self, forKey: .temperature)
+        topP = try c.decodeIfPresent(Double.self, forKey: .topP)
+        stop = try c.decodeIfPresent(OneOrMany.self, forKey: .stop)
+        seed = try c.decodeIfPresent(Int64.self, forKey: .seed)
+        presencePenalty = try c.decodeIfPresent(Double.self, forKey: .presencePenalty)
+        frequencyPenalty = try c.decodeIfPresent(Double.self, forKey: .frequencyPenalty)
+        topK = try c.decodeIfPresent(Int.self, forKey: .topK)
+        minP = try c.decodeIfPresent(Double.self, forKey: .minP)
+        repeatPenalty = try c.decodeIfPresent(Double.self, forKey: .repeatPenalty)
+    }
 }
 
 public struct ChatCompletionRequest: Decodable, Sendable {
@@ -51,11 +73,9 @@ public struct ChatCompletionRequest: Decodable, Sendable {
     public var priority: String?
 
     enum CodingKeys: String, CodingKey {
-        case model, messages, stream, n, tools, priority, logprobs, temperature, stop, seed
-        case streamOptions = "stream_options", maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens"
-        case topP = "top_p", topLogprobs = "top_logprobs", toolChoice = "tool_choice", responseFormat = "response_format"
-        case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty"
-        case topK = "top_k", minP = "min_p", repeatPenalty = "repeat_penalty"
+        case model, messages, stream, n, tools, priority, logprobs
+        case streamOptions = "stream_options", topLogprobs = "top_logprobs", toolChoice = "tool_choice"
+        case responseFormat = "response_format"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -71,17 +91,7 @@ public struct ChatCompletionRequest: Decodable, Sendable {
         toolChoice = try c.decodeIfPresent(JSONValue.self, forKey: .toolChoice)
         responseFormat = try c.decodeIfPresent(ResponseFormat.self, forKey: .responseFormat)
         priority = try c.decodeIfPresent(String.self, forKey: .priority)
-        sampling = OpenAISampling(
-            maxTokens: try c.decodeIfPresent(Int.self, forKey: .maxCompletionTokens) ?? c.decodeIfPresent(Int.self, forKey: .maxTokens),
-            temperature: try c.decodeIfPresent(Double.self, forKey: .temperature),
-            topP: try c.decodeIfPresent(Double.self, forKey: .topP),
-            stop: try c.decodeIfPresent(OneOrMany.self, forKey: .stop),
-            seed: try c.decodeIfPresent(Int64.self, forKey: .seed),
-            presencePenalty: try c.decodeIfPresent(Double.self, forKey: .presencePenalty),
-            frequencyPenalty: try c.decodeIfPresent(Double.self, forKey: .frequencyPenalty),
-            topK: try c.decodeIfPresent(Int.self, forKey: .topK),
-            minP: try c.decodeIfPresent(Double.self, forKey: .minP),
-            repeatPenalty: try c.decodeIfPresent(Double.self, forKey: .repeatPenalty))
+        sampling = try OpenAISampling(from: decoder)
     }
 }
 
@@ -99,10 +109,8 @@ public struct CompletionRequest: Decodable, Sendable {
     public var priority: String?
 
     enum CodingKeys: String, CodingKey {
-        case model, prompt, stream, logprobs, echo, suffix, n, priority, temperature, stop, seed
-        case streamOptions = "stream_options", maxTokens = "max_tokens", topP = "top_p"
-        case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty"
-        case topK = "top_k", minP = "min_p", repeatPenalty = "repeat_penalty"
+        case model, prompt, stream, logprobs, echo, suffix, n, priority
+        case streamOptions = "stream_options"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -116,17 +124,8 @@ public struct CompletionRequest: Decodable, Sendable {
         suffix = try c.decodeIfPresent(String.self, forKey: .suffix)
         n = try c.decodeIfPresent(Int.self, forKey: .n)
         priority = try c.decodeIfPresent(String.self, forKey: .priority)
-        sampling = OpenAISampling(
-            // The legacy API's default is 16 tokens.
-            maxTokens: try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? 16,
-            temperature: try c.decodeIfPresent(Double.self, forKey: .temperature),
-            topP: try c.decodeIfPresent(Double.self, forKey: .topP),
-            stop: try c.decodeIfPresent(OneOrMany.self, forKey: .stop),
-            seed: try c.decodeIfPresent(Int64.self, forKey: .seed),
-            presencePenalty: try c.decodeIfPresent(Double.self, forKey: .presencePenalty),
-            frequencyPenalty: try c.decodeIfPresent(Double.self, forKey: .frequencyPenalty),
-            topK: try c.decodeIfPresent(Int.self, forKey: .topK),
-            minP: try c.decodeIfPresent(Double.self, forKey: .minP),
-            repeatPenalty: try c.decodeIfPresent(Double.self, forKey: .repeatPenalty))
+        sampling = try OpenAISampling(from: decoder)
+        // The legacy API's default is 16 tokens.
+        if sampling.maxTokens == nil { sampling.maxTokens = 16 }
     }
 }

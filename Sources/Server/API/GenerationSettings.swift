@@ -39,6 +39,12 @@ struct GenerationSettings {
         self.stop = stops
     }
 
+    init(openAI s: OpenAISampling) throws {
+        try self.init(temperature: s.temperature, topP: s.topP, topK: s.topK, minP: s.minP, seed: s.seed,
+                      repeatPenalty: s.repeatPenalty, presencePenalty: s.presencePenalty, frequencyPenalty: s.frequencyPenalty,
+                      maxTokens: s.maxTokens, maxTokensField: "max_tokens", stop: s.stop?.values)
+    }
+
     /// The token budget for a prompt of `promptTokens` in a context of `context`: what was asked,
     /// else whatever room is left. Asking for more than the context can ever hold is an error.
     func tokenBudget(promptTokens: Int, context: Int, field: String) throws -> Int {

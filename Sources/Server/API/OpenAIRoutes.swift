@@ -43,11 +43,7 @@ struct OpenAIRoutes {
             guard (0...20).contains(top) else { throw APIError.badRequest("top_logprobs = \(top): must be in 0...20", param: "top_logprobs") }
             guard body.logprobs else { throw APIError.badRequest("top_logprobs requires logprobs = true", param: "top_logprobs") }
         }
-        let s = body.sampling
-        let settings = try GenerationSettings(
-            temperature: s.temperature, topP: s.topP, topK: s.topK, minP: s.minP, seed: s.seed, repeatPenalty: s.repeatPenalty,
-            presencePenalty: s.presencePenalty, frequencyPenalty: s.frequencyPenalty, maxTokens: s.maxTokens,
-            maxTokensField: "max_tokens", stop: s.stop?.values)
+        let settings = try GenerationSettings(openAI: body.sampling)
         let priority = try parsePriority(body.priority, header: request.headers[.init("X-Edgelm-Priority")!])
         let name = try env.modelName(body.model)
         try await env.authorize(model: name, context: context)
@@ -132,11 +128,7 @@ struct OpenAIRoutes {
         if let lp = body.logprobs, !(0...5).contains(lp) {
             throw APIError.badRequest("logprobs = \(lp): must be in 0...5", param: "logprobs")
         }
-        let s = body.sampling
-        let settings = try GenerationSettings(
-            temperature: s.temperature, topP: s.topP, topK: s.topK, minP: s.minP, seed: s.seed, repeatPenalty: s.repeatPenalty,
-            presencePenalty: s.presencePenalty, frequencyPenalty: s.frequencyPenalty, maxTokens: s.maxTokens,
-            maxTokensField: "max_tokens", stop: s.stop?.values)
+        let settings = try GenerationSettings(openAI: body.sampling)
         let priority = try parsePriority(body.priority, header: request.headers[.init("X-Edgelm-Priority")!])
         let name = try env.modelName(body.model)
         try await env.authorize(model: name, context: context)
