@@ -38,37 +38,13 @@ static void attention_head_f32(void *ctx, int h, int n_tasks) {
     }
 }
 
-// Online softmax with an f16 query and an f16 accumulator (scratch holds the f16 rows).
 static void attention_head_f16(void *ctx, int h, int n_tasks) {
-    enum { MAX_HEAD_DIM = 1024 };
     const attention_job *j = ctx;
-    const ek_op_kernels *ops = ek_ops();
     const int64_t kvh = h / (j->n_head / j->n_head_kv);
     const int64_t d = j->head_dim, kv_stride = j->n_head_kv * d;
-    ek_fp16 q16[MAX_HEAD_DIM], acc[MAX_HEAD_DIM];
     for (int64_t i = 0; i < j->n_q; i++) {
-        const float *q = j->q + (i * j->n_head + h) * d;
-        ops->f32_to_f16(q, q16, d);
-        for (int64_t c = 0; c < d; c++) acc[c] = 0;
-        const int64_t n_kv = j->pos0 + i + 1;
-        float m = -INFINITY, sum = 0.0f;
-        for (int64_t t = 0; t < n_kv; t++) {
-            const float s = ops->dot_f16(d, q16, j->k + t * kv_stride + kvh * d) * j->scale;
-            float ms = 1.0f, vs = 1.0f;
-            if (s > m) {
-                ms = expf(m - s);  // 0 on the first step
-                m = s;
-                ops->scale_f16(d, acc, ms);
-            } else {
-                vs = expf(s - m);
-            }
-            ops->mad_f16(d, acc, j->v + t * kv_stride + kvh * d, vs);
-            sum = sum * ms + vs;
-        }
-        const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
-        float *o = j->out + (i * j->n_head + h) * d;
-        ops->f16_to_f32(acc, o, d);
-        ops->scale(o, inv, d);
+        ek_ops()->attend_f16(d, j->q + (i * j->n_head + h) * d, j->k + kvh * d, j->v + kvh * d, j->pos0 + i + 1,
+                             kv_stride, j->scale, j->out + (i * j->n_head + h) * d);
     }
 }
 
@@ -76,5 +52,29 @@ void ek_attention(ek_pool *pool, const float *q, const ek_fp16 *k, const ek_fp16
                   int64_t n_q, int64_t pos0, int64_t n_head, int64_t n_head_kv, int64_t head_dim,
                   float scale, float *scratch, bool wide) {
     attention_job job = { q, k, v, out, n_q, pos0, n_head, n_head_kv, head_dim, scale, scratch };
-    ek_pool_run(pool, wide || head_dim > 1024 ? attention_head_f32 : attention_head_f16, &job, (int)n_head);
+    ek_pool_run(pool, wide || head_dim > EK_ATTENTION_MAX_HEAD_DIM ? attention_head_f32 : attention_head_f16, &job, (int)n_head);
+}
+
+typedef struct {
+    const float *q;
+    const ek_attention_seq *seqs;
+    float *out;
+    int64_t n_head, n_head_kv, head_dim;
+    float scale;
+} attention_decode_job;
+
+static void attention_decode_task(void *ctx, int task, int n_tasks) {
+    const attention_decode_job *j = ctx;
+    const int64_t i = task / j->n_head, h = task % j->n_head;
+    const int64_t kvh = h / (j->n_head / j->n_head_kv), d = j->head_dim;
+    const ek_attention_seq *sq = &j->seqs[i];
+    ek_ops()->attend_f16(d, j->q + (i * j->n_head + h) * d, sq->k + kvh * d, sq->v + kvh * d, sq->pos + 1,
+                         j->n_head_kv * d, j->scale, j->out + (i * j->n_head + h) * d);
+}
+
+void ek_attention_decode(ek_pool *pool, const float *q, const ek_attention_seq *seqs, int64_t n_seq, float *out,
+                         int64_t n_head, int64_t n_head_kv, int64_t head_dim, float scale) {
+    if (n_seq <= 0 || head_dim > EK_ATTENTION_MAX_HEAD_DIM) return;
+    attention_decode_job job = { q, seqs, out, n_head, n_head_kv, head_dim, scale };
+    ek_pool_run(pool, attention_decode_task, &job, (int)(n_seq * n_head));
 }

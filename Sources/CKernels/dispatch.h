@@ -29,13 +29,13 @@ typedef struct {
     // Rotates `pairs` pairs of every head: (v[a], v[b]) by (cs[i], sn[i]), with a = i, b = i + pairs
     // (neox) or a = 2i, b = 2i + 1.
     void (*rope)(float *x, int64_t n_heads, int64_t head_dim, int64_t pairs, const float *cs, const float *sn, bool neox);
-    // Attention. Short batches: f16·f16 dot summed in element order, acc = f16(acc * s) and
-    // f16(acc + v * s) unfused, as the scalar twins do. Long prompts: f32·f16 dot in canonical lane
-    // order with fused multiply-adds, acc = fma(v, s, acc).
-    float (*dot_f16)(int64_t n, const ek_fp16 *a, const ek_fp16 *b);
+    // Attention. Short batches: one query (d <= EK_ATTENTION_MAX_HEAD_DIM floats) against n_kv
+    // positions of one KV head (rows kv_stride halves apart) into out[d], with the numerics of
+    // ops.c (f16 query and accumulator, online softmax). Long prompts: f32·f16 dot in canonical
+    // lane order with fused multiply-adds, acc = fma(v, s, acc).
+    void (*attend_f16)(int64_t d, const float *q, const ek_fp16 *k, const ek_fp16 *v, int64_t n_kv,
+                       int64_t kv_stride, float scale, float *out);
     float (*dot_f32_f16)(int64_t n, const float *a, const ek_fp16 *b);
-    void (*scale_f16)(int64_t n, ek_fp16 *acc, float s);                       // acc = f16(acc * s)
-    void (*mad_f16)(int64_t n, ek_fp16 *acc, const ek_fp16 *v, float s);        // acc = f16(acc + v * s)
     void (*mad_f32_f16)(int64_t n, float *acc, const ek_fp16 *v, float s);      // acc += v * s
     void (*f32_to_f16)(const float *x, ek_fp16 *y, int64_t n);
     void (*f16_to_f32)(const ek_fp16 *x, float *y, int64_t n);
@@ -43,6 +43,9 @@ typedef struct {
 
 // The scalar op kernels (ops.c).
 extern const ek_op_kernels ek_generic_ops;
+#define EK_ATTENTION_MAX_HEAD_DIM 1024
+// The short-batch attention score (ops.c), for variants that only vectorise some head sizes.
+float ek_attention_dot_f16(int64_t n, const ek_fp16 *a, const ek_fp16 *b);
 
 // A variant's patch overrides entries of the copies of the generic tables it is given and returns
 // a label naming the instruction sets it chose (e.g. "neon+dotprod").

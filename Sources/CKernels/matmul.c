@@ -45,7 +45,7 @@ static void matmul_task(void *ctx, int task, int n_tasks) {
     const int64_t r1 = r0 + part->rows_per_task < tg->rows ? r0 + part->rows_per_task : tg->rows;
     const uint8_t *w = tg->w;
     float s[EK_TILE_TOKENS > EK_TILE_ROWS ? EK_TILE_TOKENS : EK_TILE_ROWS];
-    if (j->ntok < EK_TILE_TOKENS && part->traits->vec_dot_rows) {
+    if ((j->ntok == 1 || !part->traits->vec_dot_block) && j->ntok < EK_TILE_TOKENS && part->traits->vec_dot_rows) {
         // Decode steps (one or a few tokens): several weight rows per call instead.
         // A tile takes one row from each quarter of the task's rows: the weights stream as four
         // long sequential runs, which read faster than one run or four rows side by side.
@@ -60,6 +60,33 @@ static void matmul_task(void *ctx, int task, int n_tasks) {
                 for (int i = 0; i < nw; i++) {
                     const int64_t r = r0 + k + i * q;
                     y[r] = tg->bias ? s[i] + tg->bias[r] : s[i];
+                }
+            }
+        }
+        return;
+    }
+    if (j->ntok <= EK_TILE_TOKENS && j->ntok > 1 && part->traits->matmul_span) {
+        part->traits->matmul_span(j->cols, w + (size_t)r0 * part->w_row_bytes, r1 - r0, j->xq, j->xq_stride, (int)j->ntok,
+                                  tg->y + r0, tg->y_stride, tg->bias ? tg->bias + r0 : NULL);
+        return;
+    }
+    if (j->ntok <= EK_TILE_TOKENS && part->traits->vec_dot_block) {
+        // Decode steps of a few sequences: one pass over the weights for all of them, in the
+        // quartered row order above.
+        float sb[EK_TILE_ROWS * EK_TILE_TOKENS];
+        const int nx = (int)j->ntok;
+        const int64_t q = (r1 - r0 + EK_TILE_ROWS - 1) / EK_TILE_ROWS;
+        for (int64_t k = 0; k < q; k++) {
+            int nw = 0;
+            while (nw < EK_TILE_ROWS && r0 + k + nw * q < r1) nw++;
+            part->traits->vec_dot_block(j->cols, w + (size_t)(r0 + k) * part->w_row_bytes, (size_t)q * part->w_row_bytes, nw,
+                                        j->xq, j->xq_stride, nx, sb);
+            for (int a = 0; a < nw; a++) {
+                const int64_t r = r0 + k + a * q;
+                const float b = tg->bias ? tg->bias[r] : 0.0f;
+                for (int i = 0; i < nx; i++) {
+                    const float v = sb[a * EK_TILE_TOKENS + i];
+                    tg->y[i * tg->y_stride + r] = tg->bias ? v + b : v;
                 }
             }
         }

@@ -59,10 +59,39 @@ static void rope_generic(float *x, int64_t n_heads, int64_t head_dim, int64_t pa
     }
 }
 
-static float dot_f16_generic(int64_t n, const ek_fp16 *a, const ek_fp16 *b) {
+// Short batches: the query rounded to f16; each score the products (rounded to f32) summed in
+// element order; an online softmax whose value accumulator is rounded to f16 after every step:
+// acc = f16(acc * ms) on a new maximum, acc = f16(acc + v * w) (unfused) for every position.
+// (The reference engine's AVX-512 build folds 64 fused lanes instead; emulating that alone, with
+// our matmul order unchanged, moved one SmolLM2 token past a near-tie, so the element order stays
+// until the matmuls follow the reference's order too.)
+float ek_attention_dot_f16(int64_t n, const ek_fp16 *a, const ek_fp16 *b) {
     float s = 0.0f;
     for (int64_t c = 0; c < n; c++) s += ek_half_to_float(a[c]) * ek_half_to_float(b[c]);
     return s;
+}
+
+static void attend_f16_generic(int64_t d, const float *q, const ek_fp16 *k, const ek_fp16 *v, int64_t n_kv,
+                               int64_t kv_stride, float scale, float *out) {
+    ek_fp16 q16[EK_ATTENTION_MAX_HEAD_DIM], acc[EK_ATTENTION_MAX_HEAD_DIM];
+    for (int64_t c = 0; c < d; c++) { q16[c] = ek_float_to_half(q[c]); acc[c] = 0; }
+    float m = -INFINITY, sum = 0.0f;
+    for (int64_t t = 0; t < n_kv; t++) {
+        const float s = ek_attention_dot_f16(d, q16, k + t * kv_stride) * scale;
+        float ms = 1.0f, vs = 1.0f;
+        if (s > m) {
+            ms = expf(m - s);  // 0 on the first step
+            m = s;
+            for (int64_t c = 0; c < d; c++) acc[c] = ek_float_to_half(ek_half_to_float(acc[c]) * ms);
+        } else {
+            vs = expf(s - m);
+        }
+        const ek_fp16 *vr = v + t * kv_stride;
+        for (int64_t c = 0; c < d; c++) acc[c] = ek_float_to_half(ek_half_to_float(acc[c]) + ek_half_to_float(vr[c]) * vs);
+        sum = sum * ms + vs;
+    }
+    const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
+    for (int64_t c = 0; c < d; c++) out[c] = ek_half_to_float(acc[c]) * inv;
 }
 
 // The f32 attention path (long prompts) is the engine's own numerics, laid out for SIMD: 16 fused
@@ -81,14 +110,6 @@ static float dot_f32_f16_generic(int64_t n, const float *a, const ek_fp16 *b) {
     float s = lane[0];
     for (int64_t i = body; i < n; i++) s = fmaf(a[i], ek_half_to_float(b[i]), s);
     return s;
-}
-
-static void scale_f16_generic(int64_t n, ek_fp16 *acc, float s) {
-    for (int64_t c = 0; c < n; c++) acc[c] = ek_float_to_half(ek_half_to_float(acc[c]) * s);
-}
-
-static void mad_f16_generic(int64_t n, ek_fp16 *acc, const ek_fp16 *v, float s) {
-    for (int64_t c = 0; c < n; c++) acc[c] = ek_float_to_half(ek_half_to_float(acc[c]) + ek_half_to_float(v[c]) * s);
 }
 
 static void mad_f32_f16_generic(int64_t n, float *acc, const ek_fp16 *v, float s) {
@@ -112,10 +133,8 @@ const ek_op_kernels ek_generic_ops = {
     .silu_mul = silu_mul_generic,
     .add = add_generic,
     .rope = rope_generic,
-    .dot_f16 = dot_f16_generic,
+    .attend_f16 = attend_f16_generic,
     .dot_f32_f16 = dot_f32_f16_generic,
-    .scale_f16 = scale_f16_generic,
-    .mad_f16 = mad_f16_generic,
     .mad_f32_f16 = mad_f32_f16_generic,
     .f32_to_f16 = f32_to_f16_generic,
     .f16_to_f32 = f16_to_f32_generic,

@@ -80,4 +80,14 @@ public enum Ops {
         ek_attention(pool.raw, q, k, v, out, Int64(queries), Int64(startPosition), Int64(heads), Int64(kvHeads),
                      Int64(headDim), scale, scratch, wide)
     }
+
+    /// One decode step of several sequences, each attending to its own cache (see `ek_attention_decode`):
+    /// query `i` and output `i` are rows of `heads * headDim` floats.
+    public static func attentionDecode(_ pool: WorkerPool, q: UnsafePointer<Float>, sequences: [AttentionSequence],
+                                       out: UnsafeMutablePointer<Float>, heads: Int, kvHeads: Int, headDim: Int, scale: Float) {
+        ek_attention_decode(pool.raw, q, sequences, Int64(sequences.count), out, Int64(heads), Int64(kvHeads), Int64(headDim), scale)
+    }
 }
+
+/// A sequence's KV cache for one layer and the position of its query, for `Ops.attentionDecode`.
+public typealias AttentionSequence = ek_attention_seq

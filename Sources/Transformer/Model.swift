@@ -143,14 +143,15 @@ public final class Model: @unchecked Sendable {
                               heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim,
                               scale: scale, scratch: w.scores.pointer, wide: wideAttention)
             case let .parallel(caches):
-                for (i, cache) in caches.enumerated() {
+                // Every sequence's heads in one pass of the pool.
+                let sequences = caches.enumerated().map { i, cache in
                     let kc = cache.keys(layer: l), vc = cache.values(layer: l), pos = positions[i]
                     Ops.toHalf(w.k.at(i * c.kvDim), into: kc + pos * c.kvDim, count: c.kvDim)
                     Ops.toHalf(w.v.at(i * c.kvDim), into: vc + pos * c.kvDim, count: c.kvDim)
-                    Ops.attention(pool, q: w.q.at(i * c.qDim), k: kc, v: vc, out: w.attention.at(i * c.qDim), queries: 1,
-                                  startPosition: pos, heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim,
-                                  scale: scale, scratch: w.scores.pointer, wide: false)
+                    return AttentionSequence(k: kc, v: vc, pos: Int64(pos))
                 }
+                Ops.attentionDecode(pool, q: w.q.pointer, sequences: sequences, out: w.attention.pointer,
+                                    heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim, scale: scale)
             }
             w.attentionActs.reset(w.attention.pointer, stride: c.qDim, tokens: n)
             Ops.matmul(pool, layer.output, w.attentionActs, into: w.projected.pointer, stride: embd)

@@ -28,6 +28,8 @@ struct BenchCommand: ParsableCommand {
     var repetitions: Int = 5
     @Option(name: [.customShort("b"), .customLong("batch-size")], help: "Prompt tokens per pass over the weights.")
     var batchSize: Int = 256
+    @Option(name: [.customLong("parallel"), .customLong("np")], help: "Sequences generating together in tgN tests, comma-separated: each decode step advances all of them in one pass over the weights.")
+    var parallel: String = "1"
     @Flag(help: "Print JSON instead of a table.")
     var json = false
     @Flag(help: "Measure main-memory read bandwidth at each thread count instead (512 MiB, best of 8 passes).")
@@ -39,6 +41,7 @@ struct BenchCommand: ParsableCommand {
         _ = try list(prompt, "-p", minimum: 0)
         _ = try list(gen, "-n", minimum: 0)
         if let threads { _ = try list(threads, "-t", minimum: 1, maximum: 1024) }
+        _ = try list(parallel, "--parallel", minimum: 1, maximum: 256)
         if repetitions < 1 || repetitions > 1000 { throw ValidationError("-r must be in 1...1000") }
         if batchSize < 1 || batchSize > 8192 { throw ValidationError("-b must be in 1...8192") }
         if let output, output != "md" && output != "json" { throw ValidationError("-o must be md or json") }
@@ -78,7 +81,9 @@ struct BenchCommand: ParsableCommand {
             let prompts = try list(prompt, "-p", minimum: 0).filter { $0 > 0 }
             let gens = try list(gen, "-n", minimum: 0).filter { $0 > 0 }
             let threadCounts = try threads.map { try list($0, "-t", minimum: 1, maximum: 1024) } ?? [CPUInfo.usableCores]
-            let tests = prompts.map { BenchTest(prompt: $0, gen: 0) } + gens.map { BenchTest(prompt: 0, gen: $0) }
+            let widths = try list(parallel, "--parallel", minimum: 1, maximum: 256)
+            let tests = prompts.map { BenchTest(prompt: $0, gen: 0) }
+                + gens.flatMap { g in widths.map { BenchTest(prompt: 0, gen: g, parallel: $0) } }
             guard !tests.isEmpty else { throw ValidationError("nothing to measure: give -p or -n values above 0") }
             let longest = tests.map { $0.prompt + $0.gen }.max()!
             guard longest <= config.trainedContext else {
@@ -90,21 +95,26 @@ struct BenchCommand: ParsableCommand {
 
             var results: [BenchResult] = []
             for t in threadCounts {
-                let model = try Model(file: file, threads: t, context: longest, batchSize: min(batchSize, max(1, prompts.max() ?? 1)))
+                let model = try Model(file: file, threads: t, context: longest, batchSize: max(min(batchSize, prompts.max() ?? 1), widths.max() ?? 1))
                 for test in tests {
-                    let cache = try model.makeCache(context: test.prompt + test.gen)
+                    let caches = try (0..<test.parallel).map { _ in try model.makeCache(context: test.prompt + test.gen) }
                     var random = SeededGenerator(seed: 1234)
                     let vocabulary = UInt64(config.vocabularySize)
                     let tokens = { (n: Int) in (0..<n).map { _ in Int32(truncatingIfNeeded: random.next() % vocabulary) } }
                     var samples: [Double] = []
                     for rep in 0...repetitions {   // rep 0 warms caches and page tables up
-                        cache.clear()
-                        let ids = tokens(max(test.prompt, test.gen))
+                        for cache in caches { cache.clear() }
+                        let ids = tokens(max(test.prompt, test.gen * test.parallel))
                         let start = DispatchTime.now().uptimeNanoseconds
                         if test.prompt > 0 {
-                            try model.forward(Array(ids.prefix(test.prompt)), cache: cache) { _, _ in }
+                            try model.forward(Array(ids.prefix(test.prompt)), cache: caches[0]) { _, _ in }
+                        } else if test.parallel == 1 {
+                            for i in 0..<test.gen { try model.forward([ids[i]], cache: caches[0]) { _, _ in } }
                         } else {
-                            for i in 0..<test.gen { try model.forward([ids[i]], cache: cache) { _, _ in } }
+                            for i in 0..<test.gen {
+                                let steps = caches.enumerated().map { (token: ids[i * test.parallel + $0.offset], cache: $0.element) }
+                                try model.decode(steps) { _, _ in }
+                            }
                         }
                         let elapsed = DispatchTime.now().uptimeNanoseconds - start
                         if rep > 0 { samples.append(Double(elapsed)) }
@@ -130,8 +140,10 @@ struct BenchCommand: ParsableCommand {
 struct BenchTest {
     let prompt: Int
     let gen: Int
-    var name: String { prompt > 0 ? "pp\(prompt)" : "tg\(gen)" }
-    var tokens: Int { prompt > 0 ? prompt : gen }
+    /// Sequences decoding together (tg tests); tokens/s counts the tokens of all of them.
+    var parallel: Int = 1
+    var name: String { prompt > 0 ? "pp\(prompt)" : parallel > 1 ? "tg\(gen)x\(parallel)" : "tg\(gen)" }
+    var tokens: Int { prompt > 0 ? prompt : gen * parallel }
 }
 
 /// What llama-bench reports about a model: "qwen2 494M Q5_0", size and parameter count.
@@ -197,7 +209,7 @@ struct BenchResult {
         return [
             "model_filename": model.filename, "model_type": model.type, "model_size": model.bytes,
             "model_n_params": model.parameters, "weight_bytes_per_token": model.bytesPerToken, "kernels": kernels, "n_threads": threads,
-            "n_prompt": test.prompt, "n_gen": test.gen, "n_batch": test.prompt,
+            "n_prompt": test.prompt, "n_gen": test.gen, "n_batch": test.prompt, "n_parallel": test.parallel,
             "avg_ns": Int(ns.mean), "stddev_ns": Int(ns.sd), "avg_ts": ts.mean, "stddev_ts": ts.sd,
             "samples_ns": samplesNs.map { Int($0) }, "samples_ts": samplesTs,
         ]
@@ -211,7 +223,7 @@ struct BenchResult {
 
 enum BenchTable {
     static let columns: [(title: String, width: Int)] = [
-        ("model", 22), ("size", 10), ("params", 9), ("kernels", 12), ("threads", 7), ("test", 6), ("t/s", 16),
+        ("model", 22), ("size", 10), ("params", 9), ("kernels", 12), ("threads", 7), ("test", 8), ("t/s", 16),
     ]
 
     static func line(_ cells: [String]) -> String {

@@ -14,6 +14,7 @@ final class BenchCommandTests: XCTestCase {
         let n_threads: Int
         let n_prompt: Int
         let n_gen: Int
+        let n_parallel: Int
         let avg_ts: Double
         let stddev_ts: Double
         let samples_ts: [Double]
@@ -71,8 +72,21 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertTrue(bogus.stderr.contains("EDGELM_KERNELS=sse9 is not a kernel variant"), bogus.stderr)
     }
 
+    /// Parallel sequences: one tg test per width, tokens counted over every sequence.
+    func testParallelSequencesAreOneTestPerWidth() throws {
+        let path = try smolLM2()
+        let r = try Binary.run("edgelm", ["bench", "-m", path, "-p", "0", "-n", "3", "--parallel", "1,4", "-t", "1", "-r", "1", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let entries = try JSONDecoder().decode([Entry].self, from: Data(r.stdout.utf8))
+        XCTAssertEqual(entries.map { "\($0.n_gen)x\($0.n_parallel)" }, ["3x1", "3x4"])
+        XCTAssertTrue(entries.allSatisfy { $0.avg_ts > 0 })
+        let table = try Binary.run("edgelm", ["bench", "-m", path, "-p", "0", "-n", "2", "--parallel", "2", "-t", "1", "-r", "1"])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssertTrue(table.stdout.contains("tg2x2"), table.stdout)
+    }
+
     func testBadListsAreRefused() throws {
-        for args in [["-p", "12,x"], ["-n", "-3"], ["-t", "0"], ["-r", "0"], ["-o", "csv"]] {
+        for args in [["-p", "12,x"], ["-n", "-3"], ["-t", "0"], ["-r", "0"], ["-o", "csv"], ["--parallel", "0"]] {
             let r = try Binary.run("edgelm", ["bench", "-m", "/nonexistent.gguf"] + args)
             XCTAssertNotEqual(r.status, 0, "\(args)")
             XCTAssertTrue(r.stderr.contains(args[0]), "\(args): \(r.stderr)")

@@ -254,19 +254,47 @@ static void ek_rope_neon(float *x, int64_t n_heads, int64_t head_dim, int64_t pa
     }
 }
 
-// Short-batch attention: products rounded to f32, summed in element order.
-static float ek_dot_f16_neon(int64_t n, const ek_fp16 *a, const ek_fp16 *b) {
-    float s = 0.0f;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        float32x4_t a0, a1, b0, b1;
-        ek_neon_load_h8(a + i, &a0, &a1);
-        ek_neon_load_h8(b + i, &b0, &b1);
-        s = ek_neon_add_lanes(s, vmulq_f32(a0, b0));
-        s = ek_neon_add_lanes(s, vmulq_f32(a1, b1));
+// Short-batch attention with the twin's numerics (ops.c): products summed in element order, the
+// accumulator kept as f32 values rounded to f16 after each step.
+EK_NEON_INLINE float32x4_t ek_neon_round_f16(float32x4_t x) { return vcvt_f32_f16(vreinterpret_f16_u16(ek_neon_f2h4(x))); }
+
+static void ek_attend_f16_neon(int64_t d, const float *q, const ek_fp16 *k, const ek_fp16 *v, int64_t n_kv,
+                               int64_t kv_stride, float scale, float *out) {
+    if (d % 8 != 0 || d > EK_ATTENTION_MAX_HEAD_DIM) { ek_generic_ops.attend_f16(d, q, k, v, n_kv, kv_stride, scale, out); return; }
+    float qf[EK_ATTENTION_MAX_HEAD_DIM], acc[EK_ATTENTION_MAX_HEAD_DIM];
+    for (int64_t c = 0; c < d; c += 4) {
+        vst1q_f32(qf + c, ek_neon_round_f16(vld1q_f32(q + c)));
+        vst1q_f32(acc + c, vdupq_n_f32(0.0f));
     }
-    for (; i < n; ++i) s += ek_half_to_float(a[i]) * ek_half_to_float(b[i]);
-    return s;
+    float m = -INFINITY, sum = 0.0f;
+    for (int64_t t = 0; t < n_kv; t++) {
+        const ek_fp16 *kr = k + t * kv_stride, *vr = v + t * kv_stride;
+        float dot = 0.0f;
+        for (int64_t c = 0; c < d; c += 8) {
+            float32x4_t k0, k1;
+            ek_neon_load_h8(kr + c, &k0, &k1);
+            dot = ek_neon_add_lanes(dot, vmulq_f32(vld1q_f32(qf + c), k0));
+            dot = ek_neon_add_lanes(dot, vmulq_f32(vld1q_f32(qf + c + 4), k1));
+        }
+        const float s = dot * scale;
+        float ms = 1.0f, vs = 1.0f;
+        if (s > m) {
+            ms = expf(m - s);  // 0 on the first step
+            m = s;
+            for (int64_t c = 0; c < d; c += 4) vst1q_f32(acc + c, ek_neon_round_f16(vmulq_n_f32(vld1q_f32(acc + c), ms)));
+        } else {
+            vs = expf(s - m);
+        }
+        for (int64_t c = 0; c < d; c += 8) {
+            float32x4_t v0, v1;
+            ek_neon_load_h8(vr + c, &v0, &v1);
+            vst1q_f32(acc + c, ek_neon_round_f16(vaddq_f32(vld1q_f32(acc + c), vmulq_n_f32(v0, vs))));
+            vst1q_f32(acc + c + 4, ek_neon_round_f16(vaddq_f32(vld1q_f32(acc + c + 4), vmulq_n_f32(v1, vs))));
+        }
+        sum = sum * ms + vs;
+    }
+    const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
+    for (int64_t c = 0; c < d; c += 4) vst1q_f32(out + c, vmulq_n_f32(vld1q_f32(acc + c), inv));
 }
 
 // Long prompts: the canonical layout, 16 FMA lanes (four vectors) folded pairwise 8, 4, 2, 1,
@@ -288,27 +316,6 @@ static float ek_dot_f32_f16_neon(int64_t n, const float *a, const ek_fp16 *b) {
     float s = vget_lane_f32(l01, 0) + vget_lane_f32(l01, 1);                 // w = 1
     for (int64_t i = body; i < n; i++) s = fmaf(a[i], ek_half_to_float(b[i]), s);
     return s;
-}
-
-static void ek_scale_f16_neon(int64_t n, ek_fp16 *acc, float s) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        float32x4_t a0, a1;
-        ek_neon_load_h8(acc + i, &a0, &a1);
-        ek_neon_store_h8(acc + i, vmulq_n_f32(a0, s), vmulq_n_f32(a1, s));
-    }
-    for (; i < n; ++i) acc[i] = ek_float_to_half(ek_half_to_float(acc[i]) * s);
-}
-
-static void ek_mad_f16_neon(int64_t n, ek_fp16 *acc, const ek_fp16 *v, float s) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        float32x4_t a0, a1, v0, v1;
-        ek_neon_load_h8(acc + i, &a0, &a1);
-        ek_neon_load_h8(v + i, &v0, &v1);
-        ek_neon_store_h8(acc + i, vaddq_f32(a0, vmulq_n_f32(v0, s)), vaddq_f32(a1, vmulq_n_f32(v1, s)));
-    }
-    for (; i < n; ++i) acc[i] = ek_float_to_half(ek_half_to_float(acc[i]) + ek_half_to_float(v[i]) * s);
 }
 
 // acc = fma(v, s, acc), as the twin.
@@ -366,10 +373,8 @@ void ek_patch_neon_float(ek_type_traits *types, ek_op_kernels *ops) {
     ops->scale = ek_scale_neon;
     ops->add = ek_add_neon;
     ops->rope = ek_rope_neon;
-    ops->dot_f16 = ek_dot_f16_neon;
+    ops->attend_f16 = ek_attend_f16_neon;
     ops->dot_f32_f16 = ek_dot_f32_f16_neon;
-    ops->scale_f16 = ek_scale_f16_neon;
-    ops->mad_f16 = ek_mad_f16_neon;
     ops->mad_f32_f16 = ek_mad_f32_f16_neon;
     ops->f32_to_f16 = ek_f32_to_f16_neon;
     ops->f16_to_f32 = ek_f16_to_f32_neon;

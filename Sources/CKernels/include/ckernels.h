@@ -81,6 +81,10 @@ typedef void (*ek_vec_dot_rows_fn)(int64_t n, const void *restrict w, size_t w_s
 // decoded once for the tokens and the activations loaded once for the rows.
 typedef void (*ek_vec_dot_block_fn)(int64_t n, const void *restrict w, size_t w_stride, int nw,
                                     const void *restrict x, size_t x_stride, int nx, float *restrict s);
+// A decode step of `nx` (1...EK_TILE_TOKENS) sequences over `rows` consecutive weight rows:
+// y[t * y_stride + r] = row r · token t (+ bias[r]), each equal to vec_dot bit for bit.
+typedef void (*ek_matmul_span_fn)(int64_t n, const void *restrict w, int64_t rows, const void *restrict x,
+                                  size_t x_stride, int nx, float *restrict y, int64_t y_stride, const float *restrict bias);
 
 typedef struct {
     const char *name;       // "q4_K"
@@ -93,6 +97,7 @@ typedef struct {
     ek_vec_dot_tile_fn vec_dot_tile;  // NULL: vec_dot once per token
     ek_vec_dot_rows_fn vec_dot_rows;  // NULL: vec_dot once per row
     ek_vec_dot_block_fn vec_dot_block;  // NULL: token tiles row by row
+    ek_matmul_span_fn matmul_span;      // NULL: decode steps through vec_dot_block or vec_dot_rows
 } ek_type_traits;
 
 // Traits of `type` in the selected kernel variant, or NULL if the type is unknown to the engine.
@@ -207,6 +212,17 @@ void ek_fp16_to_fp32_row(const ek_fp16 *x, float *y, int64_t n);
 void ek_attention(ek_pool *pool, const float *q, const ek_fp16 *k, const ek_fp16 *v, float *out,
                   int64_t n_q, int64_t pos0, int64_t n_head, int64_t n_head_kv, int64_t head_dim,
                   float scale, float *scratch, bool wide);
+
+// One decode step of `n_seq` independent sequences, each with its own KV cache: sequence i's query
+// q[i] (laid out as ek_attention's with n_q = 1) attends to positions 0...seqs[i].pos of its cache,
+// with the short-batch numerics, exactly as ek_attention(n_q = 1, pos0 = seqs[i].pos) would. All
+// sequences' heads share one pass of the pool. head_dim <= 1024.
+typedef struct {
+    const ek_fp16 *k, *v;   // the sequence's cache for this layer
+    int64_t pos;            // the query's position; the cache holds 0...pos
+} ek_attention_seq;
+void ek_attention_decode(ek_pool *pool, const float *q, const ek_attention_seq *seqs, int64_t n_seq, float *out,
+                         int64_t n_head, int64_t n_head_kv, int64_t head_dim, float scale);
 
 #ifdef __cplusplus
 }

@@ -88,6 +88,11 @@ EK_AVX2_INLINE void tile_prefetch(const uint8_t *const rw[EK_TILE_ROWS], int nw,
     if (w_stride == row_bytes) {
         const uint8_t *p = rw[0] + (size_t)nw * (row_bytes + pos);
         for (size_t k = 0; k < (size_t)nw * step; k += 64) _mm_prefetch((const char *)p + k, _MM_HINT_T0);
+    } else if (step <= 64) {   // one line per row (the loop below costs more than the prefetches)
+        _mm_prefetch((const char *)rw[0] + pos + EK_ROW_PREFETCH, _MM_HINT_T0);
+        if (nw > 1) _mm_prefetch((const char *)rw[1] + pos + EK_ROW_PREFETCH, _MM_HINT_T0);
+        if (nw > 2) _mm_prefetch((const char *)rw[2] + pos + EK_ROW_PREFETCH, _MM_HINT_T0);
+        if (nw > 3) _mm_prefetch((const char *)rw[3] + pos + EK_ROW_PREFETCH, _MM_HINT_T0);
     } else {
         for (int r = 0; r < nw; ++r)
             for (size_t k = 0; k < step; k += 64) _mm_prefetch((const char *)rw[r] + pos + EK_ROW_PREFETCH + k, _MM_HINT_T0);

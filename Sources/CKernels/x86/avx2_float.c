@@ -1,6 +1,7 @@
 // AVX2 kernels for float rows, the activation quantizers and the element-wise and attention ops.
 #if defined(__x86_64__)
 #include "avx2.h"
+#include <math.h>
 
 // ---- float rows ----------------------------------------------------------------------------
 
@@ -310,16 +311,92 @@ EK_AVX2 static void rope(float *x, int64_t n_heads, int64_t head_dim, int64_t pa
     }
 }
 
-// Short-batch attention: products rounded to f32, summed in element order.
-EK_AVX2 static float dot_f16_f16(int64_t n, const ek_fp16 *a, const ek_fp16 *b) {
-    float s = 0.0f;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 p = _mm256_mul_ps(load_f16x8(a + i), load_f16x8(b + i));
-        s = add_lanes(add_lanes(s, _mm256_castps256_ps128(p)), _mm256_extractf128_ps(p, 1));
+// Short-batch attention with the twin's numerics (ops.c), the accumulator kept as f32 values
+// rounded to f16 after each step (NaN payloads aside: F16C keeps them, the twin does not, and
+// either way the output is NaN).
+EK_AVX2_INLINE __m256 round_f16x8(__m256 x) {
+    return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+EK_AVX2_INLINE void transpose8(__m256 r[8]) {
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20); r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20); r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31); r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31); r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+// The scores of eight positions, lane p for position p (positions past n repeat the first): the
+// products of eight elements of every position, transposed so that each lane adds its position's
+// products one after the other, in element order.
+EK_AVX2_INLINE __m256 scores8(const int64_t d, const float *qf, const ek_fp16 *k, int64_t kv_stride, int n) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t c = 0; c < d; c += 8) {
+        const __m256 qv = _mm256_load_ps(qf + c);
+        __m256 p[8];
+        EK_UNROLL for (int j = 0; j < 8; j++) p[j] = _mm256_mul_ps(qv, load_f16x8(k + (j < n ? j : 0) * kv_stride + c));
+        transpose8(p);
+        EK_UNROLL for (int e = 0; e < 8; e++) acc = _mm256_add_ps(acc, p[e]);
     }
-    for (; i < n; ++i) s += h2f(a[i]) * h2f(b[i]);
-    return s;
+    return acc;
+}
+
+// Scores are computed eight positions at a time (the positions' sums run side by side in the
+// lanes); the softmax then walks them in order.
+EK_AVX2_INLINE void attend_f16_body(const int64_t d, const float *q, const ek_fp16 *k, const ek_fp16 *v,
+                                    int64_t n_kv, int64_t kv_stride, float scale, float *out) {
+    float qf[EK_ATTENTION_MAX_HEAD_DIM] __attribute__((aligned(32)));
+    float acc[EK_ATTENTION_MAX_HEAD_DIM] __attribute__((aligned(32)));
+    for (int64_t c = 0; c < d; c += 8) {
+        _mm256_store_ps(qf + c, round_f16x8(_mm256_loadu_ps(q + c)));
+        _mm256_store_ps(acc + c, _mm256_setzero_ps());
+    }
+    float m = -INFINITY, sum = 0.0f;
+    for (int64_t t0 = 0; t0 < n_kv; t0 += 8) {
+        const int n = n_kv - t0 < 8 ? (int)(n_kv - t0) : 8;
+        for (int p = 0; p < n; p++) {   // the values' rows are fetched while the scores are computed
+            const char *vr = (const char *)(v + (t0 + p) * kv_stride);
+            for (int64_t b = 0; b < 2 * d; b += 64) _mm_prefetch(vr + b, _MM_HINT_T0);
+        }
+        const __m256 h = scores8(d, qf, k + t0 * kv_stride, kv_stride, n);
+        float sc[8];
+        _mm256_storeu_ps(sc, _mm256_mul_ps(h, _mm256_set1_ps(scale)));
+        for (int p = 0; p < n; p++) {
+            const float s = sc[p];
+            float ms = 1.0f, vs = 1.0f;
+            if (s > m) {
+                ms = expf(m - s);  // 0 on the first step
+                m = s;
+                const __m256 f = _mm256_set1_ps(ms);
+                for (int64_t c = 0; c < d; c += 8) _mm256_store_ps(acc + c, round_f16x8(_mm256_mul_ps(_mm256_load_ps(acc + c), f)));
+            } else {
+                vs = expf(s - m);
+            }
+            const ek_fp16 *vr = v + (t0 + p) * kv_stride;
+            const __m256 w = _mm256_set1_ps(vs);
+            for (int64_t c = 0; c < d; c += 8)
+                _mm256_store_ps(acc + c, round_f16x8(_mm256_add_ps(_mm256_load_ps(acc + c), _mm256_mul_ps(load_f16x8(vr + c), w))));
+            sum = sum * ms + vs;
+        }
+    }
+    const __m256 inv = _mm256_set1_ps(sum == 0.0f ? 0.0f : 1.0f / sum);
+    for (int64_t c = 0; c < d; c += 8) _mm256_storeu_ps(out + c, _mm256_mul_ps(_mm256_load_ps(acc + c), inv));
+}
+
+// Head sizes that are multiples of 8; the common ones get copies whose loops unroll.
+EK_AVX2 static void attend_f16(int64_t d, const float *q, const ek_fp16 *k, const ek_fp16 *v, int64_t n_kv,
+                               int64_t kv_stride, float scale, float *out) {
+    if (d == 64) attend_f16_body(64, q, k, v, n_kv, kv_stride, scale, out);
+    else if (d == 128) attend_f16_body(128, q, k, v, n_kv, kv_stride, scale, out);
+    else if (d % 8 == 0 && d <= EK_ATTENTION_MAX_HEAD_DIM) attend_f16_body(d, q, k, v, n_kv, kv_stride, scale, out);
+    else ek_generic_ops.attend_f16(d, q, k, v, n_kv, kv_stride, scale, out);
 }
 
 // Long prompts: the canonical layout, 16 FMA lanes (two vectors) folded pairwise 8, 4, 2, 1, then
@@ -338,28 +415,6 @@ EK_AVX2 static float dot_f32_f16(int64_t n, const float *a, const ek_fp16 *b) {
     __m128 f1 = _mm_add_ss(f2, _mm_movehdup_ps(f2));
     for (int64_t i = body; i < n; i++) f1 = _mm_fmadd_ss(_mm_set_ss(a[i]), _mm_set_ss(h2f(b[i])), f1);
     return _mm_cvtss_f32(f1);
-}
-
-EK_AVX2 static void scale_f16(int64_t n, ek_fp16 *acc, float s) {
-    const __m256 vs = _mm256_set1_ps(s);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm_storeu_si128((__m128i *)(acc + i), f32x8_to_f16(_mm256_mul_ps(load_f16x8(acc + i), vs)));
-    for (; i < n; ++i) {
-        const __m128i h = f32x8_to_f16(_mm256_set1_ps(h2f(acc[i]) * s));
-        acc[i] = (ek_fp16)_mm_extract_epi16(h, 0);
-    }
-}
-
-// acc + v * s, unfused, as the twin.
-EK_AVX2 static void mad_f16(int64_t n, ek_fp16 *acc, const ek_fp16 *v, float s) {
-    const __m256 vs = _mm256_set1_ps(s);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm_storeu_si128((__m128i *)(acc + i), f32x8_to_f16(_mm256_add_ps(load_f16x8(acc + i), _mm256_mul_ps(load_f16x8(v + i), vs))));
-    for (; i < n; ++i) {
-        const __m128i h = f32x8_to_f16(_mm256_set1_ps(h2f(acc[i]) + h2f(v[i]) * s));
-        acc[i] = (ek_fp16)_mm_extract_epi16(h, 0);
-    }
 }
 
 // acc = fma(v, s, acc), as the twin.
@@ -386,10 +441,8 @@ void ek_patch_avx2_float(ek_type_traits *types, ek_op_kernels *ops) {
     ops->scale = scale_f32;
     ops->add = add_f32;
     ops->rope = rope;
-    ops->dot_f16 = dot_f16_f16;
+    ops->attend_f16 = attend_f16;
     ops->dot_f32_f16 = dot_f32_f16;
-    ops->scale_f16 = scale_f16;
-    ops->mad_f16 = mad_f16;
     ops->mad_f32_f16 = mad_f32_f16;
     ops->f32_to_f16 = f32_to_f16_row;
     ops->f16_to_f32 = f16_to_f32_row;
