@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // 3.12.3 and up; the upper bound admits the 4.x that the rest of the graph already resolves to.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .target(name: "CKernels", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]),
@@ -31,7 +33,8 @@ let package = Package(
         .target(name: "Tokenizer", dependencies: ["GGUF"]),
         .target(name: "Transformer", dependencies: ["GGUF", "Kernels"]),
         .target(name: "Generation", dependencies: ["Transformer", "Tokenizer", "Kernels"]),
-        .target(name: "ModelStore", dependencies: ["GGUF"]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "ModelStore", dependencies: ["GGUF", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "Systemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
         .target(name: "EdgeLMAPI"),
@@ -64,5 +67,6 @@ let package = Package(
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Generation", "Tokenizer", "GGUF", "Kernels", "TestSupport"]),
         .testTarget(name: "EdgeLMTests", dependencies: ["TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "EdgeLMAPI", "Systemd", "TestSupport"]),
+        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "TestSupport", "GGUF"]),
     ]
 )

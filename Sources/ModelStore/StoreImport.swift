@@ -1,0 +1,134 @@
+import Crypto
+import Foundation
+
+/// An import between reading the input and naming the result: the archive and the GGUF sit in
+/// staging, both verified; dropping this value deletes them.
+private struct StagedImport {
+    let archive: StagedFile
+    let archiveSHA256: String
+    let archiveSize: UInt64
+    let gguf: StagedFile
+    let ggufSHA256: String
+    let ggufSize: UInt64
+    let summary: GGUFSummary
+}
+
+extension Store {
+    static let ggufMagic: [UInt8] = Array("GGUF".utf8)
+
+    /// Adds a model to the store from a `.gguf` (compressed here) or a `.gguf.zst` (decompressed
+    /// to verify it and to hash the GGUF), told apart by their first bytes.
+    ///
+    /// The name defaults to the catalog's name for a GGUF with the same sha256, else the file's
+    /// stem in lowercase; the version defaults to the newest stored one plus one. With `activate`
+    /// the new version becomes the active one. Needs room for the archive and the GGUF.
+    @discardableResult
+    public func importFile(_ path: String, name: String? = nil, version: Int? = nil, activate: Bool = true) throws -> Manifest {
+        if let name { try ModelID.validate(name: name) }
+        if let version { try ModelID.validate(version: version) }
+        return try withWriteLock {
+            let input = try OpenFile.reading(path)
+            guard input.isRegularFile else { throw StoreError.unrecognizedInput(path: path) }
+            let magic = try input.peek(4)
+            let staged: StagedImport
+            switch magic {
+            case ZstdFrameHeader.magic: staged = try stageArchive(input, path: path)
+            case Self.ggufMagic: staged = try stageGGUF(input, path: path)
+            default: throw StoreError.unrecognizedInput(path: path)
+            }
+
+            let model = try name ?? defaultName(ggufSHA256: staged.ggufSHA256, path: path)
+            let existing = try versions(of: model)
+            for v in existing {
+                if try manifest(model, v).ggufSHA256 == staged.ggufSHA256 { throw StoreError.duplicateContent(name: model, version: v) }
+            }
+            if let version, existing.contains(version) { throw StoreError.alreadyExists(name: model, version: version) }
+            let next = version ?? (existing.last ?? 0) + 1
+            try ModelID.validate(version: next)
+
+            let m = Manifest(name: model, version: next, archiveSHA256: staged.archiveSHA256, archiveSize: staged.archiveSize,
+                             ggufSHA256: staged.ggufSHA256, ggufSize: staged.ggufSize, architecture: staged.summary.architecture,
+                             quantization: staged.summary.quantization, added: Manifest.timestamp(options.now()))
+            // Archive, manifest, GGUF, active pointer: a crash between any two steps leaves a
+            // consistent store, and gc removes what no manifest names.
+            let blob = blobURL(staged.archiveSHA256)
+            if !FS.exists(blob) { try staged.archive.place(at: blob, mode: 0o444) }
+            try FS.makeDirectory(manifests.appendingPathComponent(model))
+            try FS.writeAtomically(m.encoded(), to: manifestURL(model, next), staging: staging)
+            if activate {
+                try staged.gguf.place(at: modelURL(model, next), mode: 0o444)
+                try setActive(model, next)
+            }
+            return m
+        }
+    }
+
+    /// Compresses a GGUF into staging, then decompresses that archive again: what is stored has
+    /// been shown to give back the original bytes.
+    private func stageGGUF(_ input: OpenFile, path: String) throws -> StagedImport {
+        do {
+            _ = try GGUFSummary(path: path)
+        } catch {
+            throw StoreError.notGGUF(path: path, reason: "\(error)")
+        }
+        try checkSpace(needed: Zstd.compressBound(try input.size()))
+        let archive = try StagedFile(in: staging, suffix: "gguf.zst")
+        let packed: ZstdResult
+        do {
+            packed = try Zstd.compress(from: input, to: archive.file, options: options.compression)
+        } catch let e as ZstdError {
+            throw StoreError.archive(path: path, e)
+        }
+        try archive.file.sync()
+        let (gguf, check, summary) = try unpack(archive.url, expectedSize: packed.bytesIn, source: path)
+        guard check.outputSHA256 == packed.inputSHA256 else {
+            throw StoreError.damaged(path: archive.url.path, reason: "the new archive does not decompress to \(path)")
+        }
+        return StagedImport(archive: archive, archiveSHA256: packed.outputSHA256, archiveSize: packed.bytesOut,
+                            gguf: gguf, ggufSHA256: packed.inputSHA256, ggufSize: packed.bytesIn, summary: summary)
+    }
+
+    /// Copies an archive into staging and decompresses the copy: the bytes verified are the bytes
+    /// stored, even if the source changes meanwhile.
+    private func stageArchive(_ input: OpenFile, path: String) throws -> StagedImport {
+        let declared = ZstdFrameHeader.contentSize(try input.peek(ZstdFrameHeader.maxSize))
+        try checkSpace(needed: try input.size() + (declared ?? 0))
+        let archive = try StagedFile(in: staging, suffix: "gguf.zst")
+        let (size, sha) = try copy(input, to: archive.file)
+        try archive.file.sync()
+        // Without a declared size the free space bounds the output.
+        let limit = try declared ?? options.freeSpace.map { try $0(staging) } ?? FS.availableBytes(staging)
+        let (gguf, result, summary) = try unpack(archive.url, expectedSize: limit, source: path)
+        return StagedImport(archive: archive, archiveSHA256: sha, archiveSize: size,
+                            gguf: gguf, ggufSHA256: result.outputSHA256, ggufSize: result.bytesOut, summary: summary)
+    }
+
+    private func copy(_ input: OpenFile, to output: OpenFile) throws -> (bytes: UInt64, sha256: String) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        var hash = SHA256()
+        var total: UInt64 = 0
+        while true {
+            let n = try input.readChunk(into: buffer)
+            if n == 0 { return (total, hash.finalize().hex) }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<n])
+            hash.update(bufferPointer: chunk)
+            try output.writeAll(chunk)
+            total += UInt64(n)
+        }
+    }
+
+    /// The catalog's name for this GGUF, else the file name without `.gguf`/`.gguf.zst`, lowercased.
+    func defaultName(ggufSHA256: String, path: String) throws -> String {
+        if let entry = options.catalog.first(where: { $0.sha256.lowercased() == ggufSHA256 }) { return entry.name }
+        var stem = URL(fileURLWithPath: path).lastPathComponent
+        for suffix in [".zst", ".gguf"] where stem.hasSuffix(suffix) { stem.removeLast(suffix.count) }
+        let name = stem.lowercased()
+        do {
+            try ModelID.validate(name: name)
+        } catch let StoreError.badName(_, reason) {
+            throw StoreError.badName(name, reason: "\(reason), so the file name cannot serve as one; give a name with --name")
+        }
+        return name
+    }
+}
