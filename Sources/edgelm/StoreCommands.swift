@@ -21,7 +21,7 @@ struct StoreLocation: ParsableArguments {
 }
 
 /// Runs a command's body; a failure prints as `error: <message>` and exits 1.
-private func reportingErrors(_ body: () throws -> Void) throws {
+func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let e as ValidationError {
@@ -32,7 +32,7 @@ private func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-private func megabytes(_ bytes: UInt64) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+func megabytes(_ bytes: UInt64) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
 
 struct PackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
