@@ -1,7 +1,9 @@
 """The HTTP API over a live socket: curl, the official openai and ollama packages, bad input."""
 import json
+import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -258,26 +260,43 @@ class APITest(unittest.TestCase):
         self.assertTrue(all(m["active_sequences"] == 0 for m in info["loaded"]), info)
 
     def test_client_that_reads_nothing(self):
-        # A streaming client that never reads: the daemon pauses its sequence once its buffers
-        # fill, keeps serving others, and frees the slot when the client goes away.
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.connect(self.daemon.socket)
-        body = json.dumps({"messages": [{"role": "user", "content": "Write a long essay."}], "max_tokens": 1000,
-                           "stream": True, "logprobs": True, "top_logprobs": 20}).encode()
-        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-        time.sleep(3)
-        self.assert_still_serving()
-        info = self.http.get("/edgelm/v1/info").json()
-        self.assertTrue(any(m["active_sequences"] >= 1 for m in info["loaded"]), info)
-        s.close()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            info = self.http.get("/edgelm/v1/info").json()
-            if all(m["active_sequences"] == 0 for m in info["loaded"]):
-                break
-            time.sleep(0.1)
-        self.assertTrue(all(m["active_sequences"] == 0 for m in info["loaded"]), info)
+        # A streaming client that never reads: once its buffers fill, the daemon pauses its sequence
+        # (still active, but no more tokens are generated for it), keeps serving others, and frees
+        # the slot when the client goes away. Counting at temperature 0 never ends by itself within
+        # the token budget, so only the pause can stop it. Its own daemon, so that the generated-
+        # tokens counter counts this sequence alone.
+        with Daemon("--ctx", "4096") as d, d.client() as http:
+            def generated():
+                m = re.search(r"^edgelm_generated_tokens_total(?:\{[^}]*\})? (\S+)$", http.get("/metrics").text, re.M)
+                return float(m.group(1)) if m else 0.0
+
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(d.socket)
+            body = json.dumps({"prompt": "1, 2, 3, 4, 5, 6, 7, 8, 9, 10,", "max_tokens": 3500, "temperature": 0,
+                               "stream": True, "logprobs": 5}).encode()
+            s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            paused, last, deadline = None, None, time.monotonic() + 60
+            while paused is None and time.monotonic() < deadline:
+                time.sleep(1)
+                active = any(m["active_sequences"] >= 1 for m in http.get("/edgelm/v1/info").json()["loaded"])
+                now = generated()
+                self.assertTrue(active or now == 0, f"the sequence ended after {now:.0f} tokens instead of pausing")
+                if active and now > 0 and now == last:
+                    paused = now
+                last = now
+            self.assertIsNotNone(paused, f"still generating after 60 s ({last:.0f} tokens)")
+            print(f"  unread stream paused after {paused:.0f} tokens", file=sys.stderr)
+            r = http.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
+            self.assertEqual(r.status_code, 200, r.text)
+            s.close()
+            info, deadline = None, time.monotonic() + 10
+            while time.monotonic() < deadline:
+                info = http.get("/edgelm/v1/info").json()
+                if all(m["active_sequences"] == 0 for m in info["loaded"]):
+                    break
+                time.sleep(0.1)
+            self.assertTrue(all(m["active_sequences"] == 0 for m in info["loaded"]), info)
 
 
 class ConnectionLimitTest(unittest.TestCase):

@@ -82,5 +82,6 @@ EK_NEON_INLINE int32x4_t ek_neon_sum4(int32x4_t a, int32x4_t b, int32x4_t c, int
 
 // Installs the float-row dot products, activation quantizers and op kernels (called by ek_patch_neon).
 void ek_patch_neon_float(ek_type_traits *types, ek_op_kernels *ops);
+void ek_patch_neon_k(ek_type_traits *types);          // neon_k.c: Q3_K...Q6_K, plain NEON
 #endif
 #endif

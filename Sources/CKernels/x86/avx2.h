@@ -126,6 +126,8 @@ EK_AVX2_INLINE __m256i sum4x4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) 
 // Each unit installs its kernels into the tables (called by ek_patch_avx2).
 void ek_patch_avx2_float(ek_type_traits *types, ek_op_kernels *ops);
 void ek_patch_avx2_b32(ek_type_traits *types);
+void ek_patch_avx2_b32_block(ek_type_traits *types);   // called by ek_patch_avx2_b32
 void ek_patch_avx2_k(ek_type_traits *types);
+void ek_patch_avx2_k_rows(ek_type_traits *types);   // called by ek_patch_avx2_k
 #endif
 #endif

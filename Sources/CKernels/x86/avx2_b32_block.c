@@ -1,0 +1,164 @@
+// AVX2 block kernels for the 32-element block types: weight rows times token rows for prompts,
+// and spans of rows for decode steps of several sequences.
+#if defined(__x86_64__)
+#include "avx2_b32.h"
+
+// ---- blocks (prompts) ----------------------------------------------------------------------
+
+//
+// vec_dot_block: the row tile above run for up to EK_TILE_TOKENS tokens. Each row's codes and the
+// rows' scales are decoded once for all tokens, each token's activations and scales loaded once
+// for all rows; a token's four row sums are the lanes of one vector as in dot_b32_rows, so the
+// tile has EK_TILE_TOKENS independent add chains of two adds per two blocks (the token tile's
+// single serial chain per token was its latency bound). Order and terms are exactly vec_dot's.
+// prep: NULL, or the tokens' b32_prepare results, token t's pairs at prep[t * (n / 64)...].
+EK_AVX2_INLINE void dot_b32_block(const int kind, int64_t n, const void *restrict w, size_t w_stride, int nw,
+                                  const void *restrict x, size_t x_stride, const int nx, const b32_tok *restrict prep,
+                                  float *restrict s) {
+    const bool offset = b32_offset(kind);
+    const int off = b32_row_offset(kind);
+    const size_t ws = b32_size(kind);
+    const size_t xs = offset ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
+    const size_t xq = offset ? offsetof(ek_block_q8_1, qs) : offsetof(ek_block_q8_0, qs);
+    const int64_t nb = n / 32;
+    const size_t row_bytes = (size_t)nb * ws;
+    const uint8_t *rw[EK_TILE_ROWS];
+    tile_rows(w, w_stride, nw, rw);
+    const uint8_t *restrict xb = x;
+    __m128 sum[EK_TILE_TOKENS];   // sum[t] lane r: row r's running sum for token t
+    EK_UNROLL for (int t = 0; t < EK_TILE_TOKENS; ++t) sum[t] = _mm_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const size_t pos = (size_t)i * ws;
+        // Decode steps of a few sequences read each weight once: without this the loads stall.
+        tile_prefetch(rw, nw, w_stride, row_bytes, pos, 2 * ws);
+        __m256i h[EK_TILE_ROWS];
+        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) h[r] = b32_head(kind, rw[r] + pos);
+        __m256 dw, mw;
+        if (offset) b32_head_pairs(kind, h, &dw, &mw);
+        else dw = mw = b32_head_scales(kind, h);
+        // Nibble types: codes of blocks i, i + 1 per row (as dot_b32_rows). Q8_0: |w| per row and
+        // block (its sign goes onto each token's activations).
+        __m256i lo[EK_TILE_ROWS], hi[EK_TILE_ROWS];
+        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
+            if (kind == K_Q8_0) {
+                lo[r] = b32_decode(kind, rw[r] + pos).u;
+                hi[r] = b32_decode(kind, rw[r] + pos + ws).u;
+            } else {
+                b32_codes2(kind, rw[r] + pos, h[r], &lo[r], &hi[r]);
+            }
+        }
+        EK_UNROLL for (int t = 0; t < nx; ++t) {
+            const uint8_t *y0 = xb + (size_t)t * x_stride + (size_t)i * xs;
+            const b32_tok tk = prep ? prep[t * (nb / 2) + i / 2] : b32_prepare(kind, y0, y0 + xs);
+            const __m256 dx = tk.dx, sx = tk.sx;
+            __m256i isum;
+            if (kind == K_Q8_0) {
+                const __m256i ya = tk.a, yb = tk.b;
+                __m256i p[EK_TILE_ROWS];
+                EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
+                    const __m256i pa = b32_products(kind, (b32_codes){ lo[r], load256(rw[r] + pos + 2) }, ya);
+                    const __m256i pb = b32_products(kind, (b32_codes){ hi[r], load256(rw[r] + pos + ws + 2) }, yb);
+                    p[r] = _mm256_add_epi32(_mm256_blend_epi32(pa, pb, 0xf0), _mm256_permute2x128_si256(pa, pb, 0x21));
+                }
+                isum = sum4x4_epi32(p[0], p[1], p[2], p[3]);
+            } else {
+                const __m256i ylo = tk.a, yhi = tk.b;
+                __m256i o = _mm256_setzero_si256();
+                if (off) {
+                    const __m256i c = _mm256_set1_epi8((char)off);
+                    o = _mm256_add_epi16(_mm256_maddubs_epi16(c, ylo), _mm256_maddubs_epi16(c, yhi));
+                }
+                __m256i p[EK_TILE_ROWS];
+                EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
+                    p[r] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], ylo), _mm256_maddubs_epi16(hi[r], yhi));
+                    if (off) p[r] = _mm256_sub_epi16(p[r], o);
+                }
+                isum = sum4x8_epi16(p[0], p[1], p[2], p[3]);
+            }
+            const __m256 tm = b32_terms8(kind, _mm256_cvtepi32_ps(isum), dw, mw, dx, sx);
+            sum[t] = _mm_add_ps(_mm_add_ps(sum[t], _mm256_castps256_ps128(tm)), _mm256_extractf128_ps(tm, 1));
+        }
+    }
+    float out[EK_TILE_TOKENS][EK_TILE_ROWS];
+    EK_UNROLL for (int t = 0; t < nx; ++t) _mm_storeu_ps(out[t], sum[t]);
+    if (i < nb) {   // an odd last block, as vec_dot's tail
+        for (int r = 0; r < nw; ++r) {
+            const uint8_t *blk = rw[r] + (size_t)i * ws;
+            const b32_codes c = b32_decode(kind, blk);
+            const float dw = h2f((ek_fp16)load_u16(blk));
+            const float mw = offset ? h2f((ek_fp16)load_u16(blk + 2)) : 0.0f;
+            for (int t = 0; t < nx; ++t) {
+                const uint8_t *yb = xb + (size_t)t * x_stride + (size_t)i * xs;
+                const int32_t is = b32_sum1(kind, b32_products(kind, c, load256(yb + xq)));
+                const float dx = h2f((ek_fp16)load_u16(yb));
+                const float sx = offset ? h2f((ek_fp16)load_u16(yb + 2)) : 0.0f;
+                out[t][r] += b32_term(kind, (float)is, dw, mw, dx, sx);
+            }
+        }
+    }
+    for (int r = 0; r < nw; ++r)
+        for (int t = 0; t < nx; ++t) s[r * EK_TILE_TOKENS + t] = out[t][r];
+}
+
+// A decode step of up to EK_TILE_TOKENS sequences over `rows` consecutive rows: the tokens'
+// operands prepared once, then one pass over the weights in row tiles that take one row from each
+// quarter of the span (four long sequential streams read faster than one run or adjacent rows).
+EK_AVX2_INLINE void span_b32(const int kind, int64_t n, const uint8_t *restrict w, int64_t rows, const uint8_t *restrict x,
+                             size_t x_stride, const int nx, float *restrict y, int64_t y_stride, const float *restrict bias) {
+    enum { MAX_PAIRS = 64 };   // rows of up to 4096 elements get prepared operands (32 KiB)
+    b32_tok prep[EK_TILE_TOKENS * MAX_PAIRS];
+    const int64_t pairs = n / 64;
+    const size_t xs = b32_offset(kind) ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
+    const bool prepared = pairs <= MAX_PAIRS;
+    if (prepared) {
+        for (int t = 0; t < nx; ++t)
+            for (int64_t i = 0; i < pairs; ++i) {
+                const uint8_t *y0 = x + (size_t)t * x_stride + (size_t)(2 * i) * xs;
+                prep[t * pairs + i] = b32_prepare(kind, y0, y0 + xs);
+            }
+    }
+    const size_t row_bytes = (size_t)(n / 32) * b32_size(kind);
+    const int64_t q = (rows + EK_TILE_ROWS - 1) / EK_TILE_ROWS;
+    float sb[EK_TILE_ROWS * EK_TILE_TOKENS];
+    for (int64_t k = 0; k < q; k++) {
+        int nw = 0;
+        while (nw < EK_TILE_ROWS && k + nw * q < rows) nw++;
+        dot_b32_block(kind, n, w + (size_t)k * row_bytes, (size_t)q * row_bytes, nw, x, x_stride, nx, prepared ? prep : NULL, sb);
+        for (int a = 0; a < nw; a++) {
+            const int64_t r = k + a * q;
+            for (int t = 0; t < nx; t++) y[t * y_stride + r] = bias ? sb[a * EK_TILE_TOKENS + t] + bias[r] : sb[a * EK_TILE_TOKENS + t];
+        }
+    }
+}
+
+// Full tiles (all but a matrix's or token tile's edge) get their own copy, whose token loop unrolls.
+#define EK_B32_BLOCK(name, kind)                                                                            \
+    EK_AVX2 static void vec_dot_block_##name(int64_t n, const void *restrict w, size_t w_stride, int nw,     \
+                                             const void *restrict x, size_t x_stride, int nx, float *restrict s) { \
+        if (nx == EK_TILE_TOKENS) dot_b32_block(kind, n, w, w_stride, nw, x, x_stride, EK_TILE_TOKENS, NULL, s); \
+        else dot_b32_block(kind, n, w, w_stride, nw, x, x_stride, nx, NULL, s);                             \
+    }                                                                                                       \
+    EK_AVX2 static void matmul_span_##name(int64_t n, const void *restrict w, int64_t rows, const void *restrict x, \
+                                           size_t x_stride, int nx, float *restrict y, int64_t y_stride,    \
+                                           const float *restrict bias) {                                    \
+        if (nx == EK_TILE_TOKENS) span_b32(kind, n, w, rows, x, x_stride, EK_TILE_TOKENS, y, y_stride, bias); \
+        else span_b32(kind, n, w, rows, x, x_stride, nx, y, y_stride, bias);                                \
+    }
+
+EK_B32_BLOCK(q4_0_q8_0, K_Q4_0)
+EK_B32_BLOCK(q4_1_q8_1, K_Q4_1)
+EK_B32_BLOCK(q5_0_q8_0, K_Q5_0)
+EK_B32_BLOCK(q5_1_q8_1, K_Q5_1)
+EK_B32_BLOCK(q8_0_q8_0, K_Q8_0)
+
+void ek_patch_avx2_b32_block(ek_type_traits *types) {
+#define EK_SET(type, name) types[type].vec_dot_block = vec_dot_block_##name, types[type].matmul_span = matmul_span_##name
+    EK_SET(EK_Q4_0, q4_0_q8_0);
+    EK_SET(EK_Q4_1, q4_1_q8_1);
+    EK_SET(EK_Q5_0, q5_0_q8_0);
+    EK_SET(EK_Q5_1, q5_1_q8_1);
+    EK_SET(EK_Q8_0, q8_0_q8_0);
+#undef EK_SET
+}
+#endif
