@@ -23,7 +23,7 @@ DEB_ARCH     ?= $(shell dpkg --print-architecture)
 # daemon's notify, socket-activation and journal support; systemd, curl and the packaging tools
 # for the daemon and .deb tests.
 APT_PACKAGES := ca-certificates gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
-                libsystemd-dev libzstd-dev systemd curl binutils procps adduser
+                libsystemd-dev libzstd-dev systemd curl binutils procps adduser nginx-light
 # Python clients the daemon tests drive it with, unchanged apart from the Unix-socket transport.
 PY_PACKAGES  := openai ollama httpx
 

@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // 3.12.3 and up; the upper bound admits the 4.x that the rest of the graph already resolves to.
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "CKernels", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]),
@@ -34,7 +35,10 @@ let package = Package(
         .target(name: "Transformer", dependencies: ["GGUF", "Kernels"]),
         .target(name: "Generation", dependencies: ["Transformer", "Tokenizer", "Kernels"]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
-        .target(name: "ModelStore", dependencies: ["GGUF", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "ModelStore", dependencies: [
+            "GGUF", "CZstd", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "Systemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
         .target(name: "EdgeLMAPI"),
