@@ -149,7 +149,11 @@ public struct Pull: Sendable {
             _ = try? FS.remove(partial)
             _ = try? FS.remove(Downloader.sidecarURL(for: partial))
         }
-        let m = try store.importFile(result.path.path, name: model.name, version: model.version, activate: false)
+        // The archive may ask for no larger a decoder window than its signed metadata states.
+        var capped = store.options
+        capped.maxWindowLog = min(capped.maxWindowLog, model.windowLog)
+        let m = try Store(root: store.root, create: false, options: capped)
+            .importFile(result.path.path, name: model.name, version: model.version, activate: false)
         guard m.archiveSHA256 == model.archiveSHA256, m.ggufSHA256 == model.ggufSHA256, m.ggufSize == model.ggufSize else {
             try? store.remove(m.name, m.version)
             throw PullError.verification(name: m.name, version: m.version,

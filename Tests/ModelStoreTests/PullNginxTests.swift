@@ -131,6 +131,28 @@ final class PullNginxTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(line.contains("\" 200 \(bytes.count) "), String(line))
     }
 
+    /// An archive whose frame asks for a larger window than its signed metadata states is refused
+    /// (the metadata's window is the decoder's cap), and nothing is stored.
+    func testWindowAboveTheSignedCapIsRefused() async throws {
+        let g = try gguf("m-src-1.gguf", seed: 1)
+        let packed = try Store.pack(gguf: g, name: "m", version: 1, outDir: channel)
+        XCTAssertGreaterThan(packed.descriptor.windowLog, 10)
+        let d = packed.descriptor
+        let understated = PackDescriptor(name: d.name, version: d.version, archive: d.archive, archiveSHA256: d.archiveSHA256,
+                                         archiveSize: d.archiveSize, ggufSHA256: d.ggufSHA256, ggufSize: d.ggufSize, windowLog: 10,
+                                         level: d.level, architecture: d.architecture, quantization: d.quantization)
+        try ChannelPublisher.publish(channel: channel, models: [ChannelModel(descriptor: understated, memoryBytes: 1 << 20,
+                                                                             minRuntime: "0.1.0", health: nil)],
+                                     keys: [targetsKey], expires: Date() + 86400)
+        do {
+            _ = try await pull().run("m")
+            XCTFail("an archive over its signed window was accepted")
+        } catch {
+            XCTAssertTrue("\(error)".contains("window"), "\(error)")
+        }
+        XCTAssertEqual(try store.list(), [])
+    }
+
     func testFlippedArchiveIsRefused() async throws {
         let m = try publish(1)
         let archive = channel.appendingPathComponent(m.archive)
