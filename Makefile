@@ -6,8 +6,7 @@ SHELL := /bin/bash
 SWIFT        ?= swift
 CONFIG       := release
 # One configuration for everything (tests and the .deb included), so dependencies compile once:
-# release, testable, and the Swift runtime linked statically so the packaged binaries need only
-# Debian's own libraries.
+# release and testable; the packaged binaries relink the same objects with the static runtime.
 SWIFT_FLAGS  := -c $(CONFIG) -Xswiftc -enable-testing
 BIN          := .build/$(CONFIG)
 EDGELM_MODELS ?= $(HOME)/.cache/edgelm/models
@@ -92,13 +91,13 @@ test: models kernels-native kernels-arm
 daemon-test:
 	@set -o pipefail; cd Tests/Daemon && python3 -W ignore -m unittest discover -v 2>&1 | tee ../../.build/daemon-test.log
 
-# The packaged binaries link the Swift runtime statically, so they need only Debian's libraries.
-# That needs its own build folder: the static runtime's modules differ from the ones tests use.
-# An arm64 package is built the same way on an arm64 machine (DEB_ARCH follows dpkg).
-STATIC_BIN := .build-static/$(CONFIG)
+# The packaged binaries are the tested objects relinked against the static Swift runtime, so they
+# need only Debian's libraries and the dependency graph compiles once. An arm64 package is built
+# the same way on an arm64 machine (DEB_ARCH follows dpkg).
+STATIC_BIN := .build/static
 
-static: setup
-	$(SWIFT) build -c $(CONFIG) --static-swift-stdlib --scratch-path .build-static
+static: build
+	python3 Packaging/link-static.py --build-dir .build --config $(CONFIG) --out $(STATIC_BIN)
 
 deb: static
 	Packaging/build-deb.sh --arch $(DEB_ARCH) --version $(VERSION) --bin-dir $(STATIC_BIN) --out .build/deb
@@ -119,4 +118,4 @@ run: build
 	$(BIN)/edgelmd --socket $(SOCKET) --model $(EDGELM_MODELS)/$(DEFAULT_FILE)
 
 clean:
-	rm -rf .build .build-static
+	rm -rf .build .build-*

@@ -4,7 +4,7 @@
 #   Packaging/build-deb.sh --arch amd64|arm64 --version 0.1.0 --bin-dir DIR --out DIR
 #                          [--config FILE]
 #
-# DIR holds `edgelm` and `edgelmd` (swift build -c release --static-swift-stdlib). They are
+# DIR holds `edgelm` and `edgelmd` with the Swift runtime linked in (Packaging/link-static.py). They are
 # copied and the copies stripped; the originals are never touched. Writes
 # OUT/edgelm_VERSION_ARCH.deb. Runs as any user: --root-owner-group makes every file root's
 # inside the package. --config packs another default configuration (the upgrade test uses it).
