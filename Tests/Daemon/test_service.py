@@ -208,13 +208,14 @@ class ShutdownTest(unittest.TestCase):
             d.notify.wait_for("STOPPING", "1", timeout=1)
 
     def test_grace_period_ends_with_an_error_event(self):
-        with Daemon(env={"EDGELM_SHUTDOWN_GRACE": "1"}) as d:
+        # Counting at temperature 0 runs far past the grace period; a free-form story could end first.
+        with Daemon("--ctx", "4096", env={"EDGELM_SHUTDOWN_GRACE": "1"}) as d:
             with d.client() as c:
                 result = {}
 
                 def stream():
-                    with c.stream("POST", "/v1/chat/completions", json={
-                            "messages": [{"role": "user", "content": "Write a long story."}], "max_tokens": 3000,
+                    with c.stream("POST", "/v1/completions", json={
+                            "prompt": "1, 2, 3, 4, 5, 6, 7, 8, 9, 10,", "max_tokens": 3000, "temperature": 0,
                             "stream": True}) as r:
                         result["lines"] = list(r.iter_lines())
 
