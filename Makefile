@@ -20,9 +20,9 @@ DEB_ARCH     ?= $(shell dpkg --print-architecture)
 # Debian packages the build and the tests use (installed only when absent): the aarch64 cross
 # compiler and user-mode emulator check the NEON kernels on this x86 machine; libsystemd for the
 # daemon's notify, socket-activation and journal support; systemd, curl and the packaging tools
-# for the daemon and .deb tests.
+# for the daemon and .deb tests; nginx serves test channels; strace shows the store's write order.
 APT_PACKAGES := ca-certificates gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
-                libsystemd-dev libzstd-dev systemd curl binutils procps adduser nginx-light
+                libsystemd-dev libzstd-dev systemd curl binutils procps adduser nginx-light strace
 # Python clients the daemon tests drive it with, unchanged apart from the Unix-socket transport.
 PY_PACKAGES  := openai ollama httpx
 

@@ -63,6 +63,7 @@ let package = Package(
         .executableTarget(name: "edgelm", dependencies: [
             "Generation", "GGUF", "ModelStore", "Tokenizer", "Kernels", "Transformer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "TestSupport", dependencies: ["GGUF"], path: "Tests/TestSupport"),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),

@@ -37,6 +37,7 @@ for exe in edgelm edgelmd; do
 	[ -f "$bin_dir/$exe" ] && [ -x "$bin_dir/$exe" ] || die "$bin_dir/$exe is missing or not executable"
 done
 [ -f "$config" ] || die "no configuration file at $config"
+[ -f "$here/edgelm.yaml" ] || die "no configuration file at $here/edgelm.yaml"
 for tool in dpkg-deb readelf gzip; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool is required (packages: dpkg, binutils, gzip)"
 done
@@ -84,12 +85,14 @@ done
 # Units in /lib, not /usr/lib: bookworm's dpkg tracks paths literally, and packages must not
 # move files across the merged-/usr aliases yet. systemd reads both.
 install -d "$root/lib/systemd/system"
-install -m 0644 "$repo/Units/edgelm.socket" "$repo/Units/edgelm.service" "$root/lib/systemd/system/"
+install -m 0644 "$repo/Units/edgelm.socket" "$repo/Units/edgelm.service" \
+	"$repo/Units/edgelm-update.service" "$repo/Units/edgelm-update.timer" "$root/lib/systemd/system/"
 install -d "$root/usr/lib/sysusers.d" "$root/usr/lib/tmpfiles.d"
 install -m 0644 "$here/sysusers.d/edgelm.conf" "$root/usr/lib/sysusers.d/edgelm.conf"
 install -m 0644 "$here/tmpfiles.d/edgelm.conf" "$root/usr/lib/tmpfiles.d/edgelm.conf"
 install -d "$root/etc/edgelm"
 install -m 0644 "$config" "$root/etc/edgelm/edgelmd.yaml"
+install -m 0644 "$here/edgelm.yaml" "$root/etc/edgelm/edgelm.yaml"
 
 doc="$root/usr/share/doc/edgelm"
 install -d "$doc"
@@ -166,7 +169,7 @@ install -d -m 0755 "$root/DEBIAN"
 for script in postinst prerm postrm; do
 	install -m 0755 "$here/maintainer/$script" "$root/DEBIAN/$script"
 done
-echo /etc/edgelm/edgelmd.yaml > "$root/DEBIAN/conffiles"
+printf '%s\n' /etc/edgelm/edgelmd.yaml /etc/edgelm/edgelm.yaml > "$root/DEBIAN/conffiles"
 chmod 0644 "$root/DEBIAN/conffiles"
 
 installed_size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
@@ -183,7 +186,8 @@ Description: local LLM inference engine and daemon
  edgelm runs GGUF language models on the CPU. edgelmd serves them over HTTP on a
  Unix socket (/run/edgelm/edgelm.sock), started on demand by systemd socket
  activation and confined by a strict sandbox; members of the edgelm group may
- connect. The edgelm command line tool runs, benchmarks and manages models.
+ connect. The edgelm command line tool runs, benchmarks and manages models;
+ edgelm-update.timer keeps the configured models updated from a signed channel.
 EOF
 chmod 0644 "$root/DEBIAN/control"
 

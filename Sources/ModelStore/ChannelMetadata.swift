@@ -52,14 +52,25 @@ public struct RootMetadata: Codable, Sendable, Equatable {
 
 /// One published version of a model, as the channel's targets list it.
 public struct ChannelModel: Codable, Sendable, Equatable {
+    /// A patch (`edgelm diff`) that rebuilds this version's GGUF from an older one's.
     public struct Delta: Codable, Sendable, Equatable {
         public let file: String
         public let sha256: String
         public let size: UInt64
-        /// The archive this patch applies to.
+        /// SHA-256 of the decompressed base GGUF the patch applies to (a version's `gguf_sha256`).
         public let baseSHA256: String
+        /// log2 of the largest window of the patch's frames (prefix + chunk): the decoder's cap.
+        public let windowLog: Int
 
-        enum CodingKeys: String, CodingKey { case file, sha256, size, baseSHA256 = "base_sha256" }
+        enum CodingKeys: String, CodingKey { case file, sha256, size, baseSHA256 = "base_sha256", windowLog = "window_log" }
+
+        public init(file: String, sha256: String, size: UInt64, baseSHA256: String, windowLog: Int) {
+            self.file = file
+            self.sha256 = sha256
+            self.size = size
+            self.baseSHA256 = baseSHA256
+            self.windowLog = windowLog
+        }
     }
 
     public struct HealthCheck: Codable, Sendable, Equatable {
@@ -117,6 +128,12 @@ public struct ChannelModel: Codable, Sendable, Equatable {
         guard (10...31).contains(windowLog) else { throw bad("window_log \(windowLog) is outside 10...31") }
         guard (0...100).contains(rollout) else { throw bad("rollout \(rollout) is not a percentage") }
         guard deltas.count <= 16, RuntimeVersion(minRuntime) != nil else { throw bad("too many deltas or a bad min_runtime") }
+        for d in deltas {
+            guard (10...31).contains(d.windowLog) else { throw bad("delta \(d.file): window_log \(d.windowLog) is outside 10...31") }
+            guard d.baseSHA256 != ggufSHA256 else { throw bad("delta \(d.file) applies to this version itself") }
+            guard d.size > 0 else { throw bad("delta \(d.file) is empty") }
+        }
+        guard Set(deltas.map(\.baseSHA256)).count == deltas.count else { throw bad("two deltas apply to the same base") }
     }
 
     static func isPlainFileName(_ s: String) -> Bool {

@@ -55,11 +55,41 @@ public enum ChannelPublisher {
     public static func descriptors(in channel: URL) throws -> [PackDescriptor] {
         let names = try FileManager.default.contentsOfDirectory(atPath: channel.path)
         var out: [PackDescriptor] = []
-        for name in names where name.hasSuffix(".json") && !name.hasSuffix("root.json") && name != "targets.json" {
+        for name in names where name.hasSuffix(".json") && !name.hasSuffix("root.json") && name != "targets.json"
+            && !name.hasSuffix(DeltaDescriptor.suffix) {
             let data = try Data(contentsOf: channel.appendingPathComponent(name))
             if let d = try? JSONDecoder().decode(PackDescriptor.self, from: data) { out.append(d) }
         }
         return out.sorted { ($0.name, $0.version) < ($1.name, $1.version) }
+    }
+
+    /// The patches `edgelm diff` wrote into the channel (`*.delta.json` beside each), sorted by
+    /// file name. A descriptor whose patch is missing or has another size is an error: publishing
+    /// it would send every device on a failed download first.
+    public static func deltaDescriptors(in channel: URL) throws -> [DeltaDescriptor] {
+        var out: [DeltaDescriptor] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: channel.path).sorted() where name.hasSuffix(DeltaDescriptor.suffix) {
+            let url = channel.appendingPathComponent(name)
+            let data = try Data(contentsOf: url)
+            guard data.count <= 64 * 1024, let d = try? JSONDecoder().decode(DeltaDescriptor.self, from: data) else {
+                throw MetadataError.malformed(what: url.path, reason: "not a delta descriptor")
+            }
+            let patch = channel.appendingPathComponent(d.file)
+            let size = (try? FileManager.default.attributesOfItem(atPath: patch.path)[.size] as? NSNumber)?.uint64Value
+            guard ChannelModel.isPlainFileName(d.file), size == d.size else {
+                throw MetadataError.malformed(what: url.path, reason: "its patch \(d.file) is missing or not \(d.size) bytes")
+            }
+            out.append(d)
+        }
+        return out
+    }
+
+    /// The channel entry of a packed version, with the patches that rebuild its GGUF.
+    public static func model(_ d: PackDescriptor, deltas: [DeltaDescriptor], memoryBytes: UInt64, minRuntime: String,
+                             health: ChannelModel.HealthCheck?, rollout: Int = 100) -> ChannelModel {
+        ChannelModel(descriptor: d, memoryBytes: memoryBytes, minRuntime: minRuntime, health: health,
+                     deltas: deltas.filter { $0.targetSHA256 == d.ggufSHA256 && $0.targetSize == d.ggufSize }.map(\.channelDelta),
+                     rollout: rollout)
     }
 
     /// Replaces a file by rename, so a server never serves half of it.

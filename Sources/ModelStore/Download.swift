@@ -257,6 +257,7 @@ public struct Downloader: Sendable {
             let n = UInt64(chunk.readableBytes)
             guard offset + n <= cap else { throw DownloadError.tooLarge(url: url, cap: cap, got: offset + n) }
             try chunk.withUnsafeReadableBytes { try file.writeAll($0) }
+            if offset * 2 < cap && (offset + n) * 2 >= cap { Fault.point(.download) }
             offset += n
             received += n
             options.progress?(DownloadProgress(startOffset: start, bytes: offset, total: cap))

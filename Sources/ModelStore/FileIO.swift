@@ -133,6 +133,7 @@ enum FS {
 
     /// Atomically puts `from` at `to` (same file system) and makes the change durable.
     static func moveIntoPlace(_ from: URL, to: URL) throws {
+        Fault.point(.beforeRename)
         guard rename(from.path, to.path) == 0 else { throw FileSystemError("rename to \(to.path)", from.path) }
         try syncDirectory(to.deletingLastPathComponent())
     }

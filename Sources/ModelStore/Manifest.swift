@@ -13,9 +13,11 @@ public struct Manifest: Codable, Equatable, Sendable {
     public let quantization: String
     /// When the version was imported (ISO 8601, UTC).
     public let added: String
+    /// The golden prompt and answer from the signed metadata; the daemon's health check runs it.
+    public var health: ChannelModel.HealthCheck? = nil
 
     enum CodingKeys: String, CodingKey {
-        case name, version, architecture, quantization, added
+        case name, version, architecture, quantization, added, health
         case archiveSHA256 = "archive_sha256", archiveSize = "archive_size"
         case ggufSHA256 = "gguf_sha256", ggufSize = "gguf_size"
     }

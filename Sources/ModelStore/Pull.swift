@@ -9,12 +9,34 @@ import Foundation
 public enum PullOutcome: Sendable, Equatable, CustomStringConvertible {
     case alreadyNewest(name: String, version: Int)
     case installed(name: String, version: Int, archiveBytes: UInt64)
+    /// Rebuilt from a patch against the installed `base`; only the patch was downloaded.
+    case patched(name: String, version: Int, base: Int, patchBytes: UInt64)
+    /// The channel's patch could not be used (`reason`); the full archive was downloaded instead.
+    case installedAfterDeltaFailed(name: String, version: Int, archiveBytes: UInt64, reason: String)
+    /// Downloaded by an earlier pull that stopped before the switch (a crash, a daemon that did not
+    /// answer), and never switched to since: switched to now, with nothing downloaded.
+    case switched(name: String, version: Int)
+
+    /// Bytes of archive or patch this pull fetched for the version it installed.
+    public var downloadedBytes: UInt64 {
+        switch self {
+        case .alreadyNewest, .switched: 0
+        case let .installed(_, _, bytes), let .installedAfterDeltaFailed(_, _, bytes, _), let .patched(_, _, _, bytes): bytes
+        }
+    }
+
+    public var usedDelta: Bool { if case .patched = self { true } else { false } }
 
     public var description: String {
+        func mb(_ bytes: UInt64) -> String { String(format: "%.1f", Double(bytes) / 1e6) + " MB" }
         switch self {
-        case let .alreadyNewest(name, version): "\(name):\(version) is already the newest"
-        case let .installed(name, version, bytes):
-            "downloaded \(name):\(version) (\(String(format: "%.1f", Double(bytes) / 1e6)) MB) and activated it"
+        case let .alreadyNewest(name, version): return "\(name):\(version) is already the newest"
+        case let .installed(name, version, bytes): return "downloaded \(name):\(version) (\(mb(bytes))) and activated it"
+        case let .patched(name, version, base, bytes):
+            return "patched \(name):\(base) to \(name):\(version) (downloaded \(mb(bytes))) and activated it"
+        case let .installedAfterDeltaFailed(name, version, bytes, reason):
+            return "\(reason); downloaded \(name):\(version) (\(mb(bytes))) and activated it"
+        case let .switched(name, version): return "\(name):\(version) was already downloaded; activated it"
         }
     }
 }
@@ -50,6 +72,17 @@ public struct Pull: Sendable {
     public var memoryBudget: UInt64
     public var downloader: Downloader
     public var now: @Sendable () -> Date
+    /// Who switches to a new version once it is verified and stored.
+    public var activation: Activation = .store
+    /// Receives the daemon's report of a switch.
+    public var onSwitch: (@Sendable (String) -> Void)?
+
+    public enum Activation: Sendable {
+        /// Flip the store's active pointer (no daemon runs; it serves the version at its next start).
+        case store
+        /// Ask the running daemon, which loads and checks the version before it commits.
+        case daemon(DaemonClient)
+    }
 
     public init(store: Store, channel: String, trustedRoot: Data, deviceID: String, memoryBudget: UInt64,
                 downloader: Downloader = Downloader(), now: @escaping @Sendable () -> Date = { Date() }) {
@@ -138,9 +171,42 @@ public struct Pull: Sendable {
     /// signed metadata; the new version becomes active only once both were checked.
     public func run(_ name: String) async throws -> PullOutcome {
         let model = try await choose(name)
-        if let newest = try store.versions(of: name).last, newest >= model.version {
+        let stored = try store.versions(of: name)
+        if stored.contains(model.version) {
+            let m = try store.manifest(name, model.version)
+            if try store.activeVersion(name) != model.version, try !store.wasTried(name, model.version),
+               m.ggufSHA256 == model.ggufSHA256 {
+                try await switchTo(m)
+                return .switched(name: name, version: model.version)
+            }
+        }
+        if let newest = stored.last, newest >= model.version {
             return .alreadyNewest(name: name, version: newest)
         }
+        // A patch against an installed version when one applies (PullDelta.swift), else the archive.
+        let delta = try await installFromDelta(model)
+        let m: Manifest
+        if let patched = delta.manifest { m = patched } else { m = try await installArchive(model) }
+        try await switchTo(m)
+        return delta.outcome(m, archiveBytes: model.archiveSize)
+    }
+
+    /// Makes a verified, stored version the one served: its GGUF decompressed into place, then
+    /// either the daemon asked to switch (it runs the health check and may refuse, keeping the old
+    /// version) or, with no daemon, the store's pointer flipped.
+    func switchTo(_ m: Manifest) async throws {
+        switch activation {
+        case .store:
+            try store.activate(m.name, m.version)
+        case let .daemon(client):
+            try store.prepare(m.name, m.version)
+            let answer = try await client.activate(m.name, version: m.version)
+            onSwitch?(answer.description)
+        }
+    }
+
+    /// Downloads the full archive and imports it inactive, checked against the signed hashes.
+    func installArchive(_ model: ChannelModel) async throws -> Manifest {
         let partial = store.staging.appendingPathComponent("download-\(model.archiveSHA256).partial")
         try FS.makeDirectory(store.staging)
         let result = try await downloader.download(url(model.archive), to: partial,
@@ -153,14 +219,14 @@ public struct Pull: Sendable {
         var capped = store.options
         capped.maxWindowLog = min(capped.maxWindowLog, model.windowLog)
         let m = try Store(root: store.root, create: false, options: capped)
-            .importFile(result.path.path, name: model.name, version: model.version, activate: false)
+            .importFile(result.path.path, name: model.name, version: model.version, activate: false,
+                        health: model.health, maxGGUFBytes: model.ggufSize)
         guard m.archiveSHA256 == model.archiveSHA256, m.ggufSHA256 == model.ggufSHA256, m.ggufSize == model.ggufSize else {
             try? store.remove(m.name, m.version)
             throw PullError.verification(name: m.name, version: m.version,
                                          reason: "the archive decompresses to GGUF sha256 \(m.ggufSHA256) (\(m.ggufSize) bytes); the signed metadata says \(model.ggufSHA256) (\(model.ggufSize) bytes)")
         }
-        try store.activate(m.name, m.version)
-        return .installed(name: m.name, version: m.version, archiveBytes: model.archiveSize)
+        return m
     }
 
     /// This machine's id: /etc/machine-id, else the host name.

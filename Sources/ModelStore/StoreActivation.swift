@@ -14,9 +14,23 @@ extension Store {
         try ModelID.validate(name: name)
         try ModelID.validate(version: version)
         return try withWriteLock {
+            if let pending = try trial(name) { throw StoreError.trialPending(name: name, candidate: pending.candidate) }
             let m = try manifest(name, version)
             try materialize(m)
+            try markTried(name, version)
             try setActive(name, version)
+            return modelURL(name, version)
+        }
+    }
+
+    /// Decompresses `name:version` into place without activating it, so that switching to it
+    /// later (the daemon's trial) only has to map it. Returns the GGUF's path.
+    @discardableResult
+    public func prepare(_ name: String, _ version: Int) throws -> URL {
+        try ModelID.validate(name: name)
+        try ModelID.validate(version: version)
+        return try withWriteLock {
+            try materialize(manifest(name, version))
             return modelURL(name, version)
         }
     }
@@ -26,14 +40,22 @@ extension Store {
     public func rollback(_ name: String) throws -> Int {
         try ModelID.validate(name: name)
         return try withWriteLock {
-            guard let current = try activeVersion(name) else { throw StoreError.notActive(name: name) }
-            guard let previous = try versions(of: name).last(where: { $0 < current }) else {
-                throw StoreError.nothingToRollBack(name: name, active: current)
-            }
+            if let pending = try trial(name) { throw StoreError.trialPending(name: name, candidate: pending.candidate) }
+            let previous = try rollbackTarget(name)
             try materialize(manifest(name, previous))
+            try markTried(name, previous)
             try setActive(name, previous)
             return previous
         }
+    }
+
+    /// The version a rollback of `name` returns to: the newest stored one older than the active.
+    public func rollbackTarget(_ name: String) throws -> Int {
+        guard let current = try activeVersion(name) else { throw StoreError.notActive(name: name) }
+        guard let previous = try versions(of: name).last(where: { $0 < current }) else {
+            throw StoreError.nothingToRollBack(name: name, active: current)
+        }
+        return previous
     }
 
     /// Deletes a stored version: its manifest, its GGUF, and its archive unless another version

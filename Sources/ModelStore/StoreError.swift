@@ -20,6 +20,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case damaged(path: String, reason: String)
     case archive(path: String, ZstdError)
     case outputExists(path: String)
+    case trialPending(name: String, candidate: Int)
+    case alreadyActive(name: String, version: Int)
+    case noTrial(name: String)
 
     public var description: String {
         switch self {
@@ -48,6 +51,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .damaged(path, reason): "\(path) is damaged: \(reason)"
         case let .archive(path, error): "\(path): \(error)"
         case let .outputExists(path): "\(path) already exists; remove it or choose another --out"
+        case let .trialPending(name, candidate):
+            "\(name):\(candidate) is still being checked; wait for its health check to commit or roll back"
+        case let .alreadyActive(name, version): "\(name):\(version) is already the active version"
+        case let .noTrial(name): "\(name) has no version on trial"
         }
     }
 }

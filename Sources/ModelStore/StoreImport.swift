@@ -23,7 +23,10 @@ extension Store {
     /// stem in lowercase; the version defaults to the newest stored one plus one. With `activate`
     /// the new version becomes the active one. Needs room for the archive and the GGUF.
     @discardableResult
-    public func importFile(_ path: String, name: String? = nil, version: Int? = nil, activate: Bool = true) throws -> Manifest {
+    /// `maxGGUFBytes` caps what an archive may decompress to (a pull passes the signed size, so a
+    /// bomb stops there rather than at the disk's end).
+    public func importFile(_ path: String, name: String? = nil, version: Int? = nil, activate: Bool = true,
+                           health: ChannelModel.HealthCheck? = nil, maxGGUFBytes: UInt64? = nil) throws -> Manifest {
         if let name { try ModelID.validate(name: name) }
         if let version { try ModelID.validate(version: version) }
         return try withWriteLock {
@@ -32,7 +35,7 @@ extension Store {
             let magic = try input.peek(4)
             let staged: StagedImport
             switch magic {
-            case ZstdFrameHeader.magic: staged = try stageArchive(input, path: path)
+            case ZstdFrameHeader.magic: staged = try stageArchive(input, path: path, cap: maxGGUFBytes)
             case Self.ggufMagic: staged = try stageGGUF(input, path: path)
             default: throw StoreError.unrecognizedInput(path: path)
             }
@@ -48,7 +51,7 @@ extension Store {
 
             let m = Manifest(name: model, version: next, archiveSHA256: staged.archiveSHA256, archiveSize: staged.archiveSize,
                              ggufSHA256: staged.ggufSHA256, ggufSize: staged.ggufSize, architecture: staged.summary.architecture,
-                             quantization: staged.summary.quantization, added: Manifest.timestamp(options.now()))
+                             quantization: staged.summary.quantization, added: Manifest.timestamp(options.now()), health: health)
             // Archive, manifest, GGUF, active pointer: a crash between any two steps leaves a
             // consistent store, and gc removes what no manifest names.
             let blob = blobURL(staged.archiveSHA256)
@@ -56,7 +59,9 @@ extension Store {
             try FS.makeDirectory(manifests.appendingPathComponent(model))
             try FS.writeAtomically(m.encoded(), to: manifestURL(model, next), staging: staging)
             if activate {
+                if let pending = try trial(model) { throw StoreError.trialPending(name: model, candidate: pending.candidate) }
                 try staged.gguf.place(at: modelURL(model, next), mode: 0o444)
+                try markTried(model, next)
                 try setActive(model, next)
             }
             return m
@@ -90,8 +95,14 @@ extension Store {
 
     /// Copies an archive into staging and decompresses the copy: the bytes verified are the bytes
     /// stored, even if the source changes meanwhile.
-    private func stageArchive(_ input: OpenFile, path: String) throws -> StagedImport {
-        let declared = ZstdFrameHeader.contentSize(try input.peek(ZstdFrameHeader.maxSize))
+    private func stageArchive(_ input: OpenFile, path: String, cap: UInt64?) throws -> StagedImport {
+        var declared = ZstdFrameHeader.contentSize(try input.peek(ZstdFrameHeader.maxSize))
+        if let cap {
+            if let d = declared, d > cap {
+                throw StoreError.archive(path: path, .outputTooLarge(limit: cap, declared: d))
+            }
+            declared = declared ?? cap
+        }
         try checkSpace(needed: try input.size() + (declared ?? 0))
         let archive = try StagedFile(in: staging, suffix: "gguf.zst")
         let (size, sha) = try copy(input, to: archive.file)

@@ -112,7 +112,9 @@ public enum Zstd {
                 guard pump.bytesOut + UInt64(outb.pos) <= maxOutputBytes else {
                     throw ZstdError.outputTooLarge(limit: maxOutputBytes, declared: nil)
                 }
+                let before = pump.bytesOut
                 try pump.emit(outb.pos)
+                if before < 1 << 20 && pump.bytesOut >= 1 << 20 { Fault.point(.decompress) }
                 if hint == 0 {
                     frameDone = true
                     guard inb.pos == inb.size else { throw ZstdError.trailingData(frameEnd: chunkStart + UInt64(inb.pos)) }

@@ -89,13 +89,15 @@ struct PublishCommand: ParsableCommand {
             let health = healthPrompt.map { ChannelModel.HealthCheck(prompt: $0, expect: healthExpect ?? "") }
             // Weights are mapped; the rest (KV cache for a 4096 context, scratch) is allowed for by
             // a tenth of the file and 64 MiB.
+            let deltas = try ChannelPublisher.deltaDescriptors(in: dir)
             let models = try ChannelPublisher.descriptors(in: dir).map {
-                ChannelModel(descriptor: $0, memoryBytes: $0.ggufSize + $0.ggufSize / 10 + 64 << 20, minRuntime: minRuntime,
-                             health: health, rollout: rollout)
+                ChannelPublisher.model($0, deltas: deltas, memoryBytes: $0.ggufSize + $0.ggufSize / 10 + 64 << 20,
+                                       minRuntime: minRuntime, health: health, rollout: rollout)
             }
             let t = try ChannelPublisher.publish(channel: dir, models: models, keys: [signing],
                                                  expires: now + (try Self.duration(expires, flag: "--expires")))
-            print("targets version \(t.version): \(models.map { "\($0.name):\($0.version)" }.joined(separator: ", "))")
+            let listed = models.map { "\($0.name):\($0.version)" + ($0.deltas.isEmpty ? "" : " (+\($0.deltas.count) delta\($0.deltas.count == 1 ? "" : "s"))") }
+            print("targets version \(t.version): \(listed.joined(separator: ", "))")
         }
     }
 }

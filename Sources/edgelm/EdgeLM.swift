@@ -7,5 +7,6 @@ struct EdgeLM: ParsableCommand {
         abstract: "Run small open-weight language models on this machine.",
         subcommands: [RunCommand.self, BenchCommand.self, TokenizeCommand.self, PerplexityCommand.self,
                       PackCommand.self, ImportCommand.self, ListCommand.self, ActivateCommand.self, RemoveCommand.self,
-                      RollbackCommand.self, GCCommand.self, KeygenCommand.self, PublishCommand.self, PullCommand.self])
+                      RollbackCommand.self, GCCommand.self, KeygenCommand.self, DiffCommand.self, PublishCommand.self, PullCommand.self,
+                      UpdateCommand.self])
 }

@@ -2,6 +2,88 @@ import ArgumentParser
 import Foundation
 import ModelStore
 
+/// The settings `pull` and `update` share. Each comes from its flag, else the configuration file,
+/// else its default; only the store also listens to `$EDGELM_STORE` (between flag and file).
+struct PullOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The configuration file (default: \(UpdateConfiguration.defaultPath), if it exists).",
+                               valueName: "file"))
+    var config: String?
+    @OptionGroup var location: StoreLocation
+    @Option(help: ArgumentHelp("The channel's base URL (http or https).", valueName: "url")) var channel: String?
+    @Option(help: ArgumentHelp("The root metadata this device trusts (root.json).", valueName: "file")) var trust: String?
+    @Option(name: .customLong("device-id"), help: "This device's id for staged rollouts (default: /etc/machine-id, else the host name).")
+    var deviceID: String?
+    @Option(name: .customLong("memory-budget-mb"), help: "Memory a model may use, in MiB (default: MemAvailable).")
+    var memoryBudgetMB: UInt64?
+    @Option(name: .customLong("stall-timeout"), help: "Seconds without data before a download fails (default: 30).")
+    var stallTimeout: Double?
+    @Option(name: .customLong("limit-rate"), help: "Download bandwidth limit in bytes per second.") var limitRate: UInt64?
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(help: "Print no progress.") var quiet = false
+
+    func validate() throws {
+        if let s = stallTimeout, !(s > 0 && s.isFinite) { throw ValidationError("--stall-timeout must be positive") }
+        if let m = memoryBudgetMB, m == 0 { throw ValidationError("--memory-budget-mb must be positive") }
+        if let r = limitRate, r == 0 { throw ValidationError("--limit-rate must be positive") }
+        if let c = channel, !UpdateConfiguration.isChannelURL(c) { throw ValidationError("--channel must be an http:// or https:// URL") }
+    }
+
+    var configSource: String { config ?? UpdateConfiguration.defaultPath }
+
+    func loadConfiguration() throws -> UpdateConfiguration { try UpdateConfiguration.load(explicitPath: config) }
+
+    /// Everything a pull needs, checked before the network is touched.
+    func settings(_ file: UpdateConfiguration) throws -> PullSettings {
+        var where_ = location
+        let fromEnvironment = ProcessInfo.processInfo.environment["EDGELM_STORE"].map { !$0.isEmpty } ?? false
+        if where_.store == nil, !fromEnvironment, let s = file.store { where_.store = s }
+        guard let channel = channel ?? file.channel else {
+            throw UpdateConfigurationError.missing(key: "channel", flag: "--channel", source: configSource)
+        }
+        guard let trust = trust ?? file.trust else {
+            throw UpdateConfigurationError.missing(key: "trust", flag: "--trust", source: configSource)
+        }
+        guard let root = try? Data(contentsOf: URL(fileURLWithPath: trust)) else {
+            throw PullError.badTrustState(path: trust, reason: "the trusted root cannot be read")
+        }
+        let budget = (memoryBudgetMB ?? file.memoryBudgetMB).map { $0 * 1_048_576 } ?? Pull.availableMemory() ?? UInt64.max
+        return PullSettings(store: try where_.open(create: true), channel: channel, trustedRoot: root,
+                            deviceID: deviceID ?? file.deviceID ?? Pull.defaultDeviceID(), memoryBudget: budget,
+                            stallTimeout: stallTimeout ?? file.stallTimeout ?? 30, limitRate: limitRate ?? file.limitRate,
+                            daemon: daemon.client(defaultSocket: file.daemonSocket), quiet: quiet)
+    }
+}
+
+struct PullSettings {
+    let store: Store
+    let channel: String
+    let trustedRoot: Data
+    let deviceID: String
+    let memoryBudget: UInt64
+    let stallTimeout: Double
+    let limitRate: UInt64?
+    /// The running edgelmd that switches versions; nil: the store is switched directly.
+    let daemon: DaemonClient?
+    let quiet: Bool
+
+    /// One model: verify, download (with progress on stderr unless quiet), import, activate.
+    func pull(_ name: String) throws -> PullOutcome {
+        let display = quiet ? nil : ProgressDisplay(label: name)
+        var progress: (@Sendable (DownloadProgress) -> Void)? = nil
+        if let display { progress = { display.update($0) } }
+        let options = Downloader.Options(stallTimeout: stallTimeout, bandwidthLimit: limitRate, progress: progress)
+        var pull = Pull(store: store, channel: channel, trustedRoot: trustedRoot, deviceID: deviceID,
+                        memoryBudget: memoryBudget, downloader: Downloader(options: options))
+        if let daemon {
+            pull.activation = .daemon(daemon)
+            pull.onSwitch = { print($0) }
+        }
+        defer { display?.finish() }
+        let configured = pull
+        return try runBlocking { try await configured.run(name) }
+    }
+}
+
 /// `edgelm pull`: the newest version of a model that a signed channel offers this device.
 struct PullCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,46 +91,46 @@ struct PullCommand: ParsableCommand {
         abstract: "Download the newest version of a model from a signed channel into the store and activate it.")
 
     @Argument(help: "The model's name.") var name: String
-    @OptionGroup var location: StoreLocation
-    @Option(help: ArgumentHelp("The channel's base URL (http or https).", valueName: "url")) var channel: String
-    @Option(help: ArgumentHelp("The root metadata this device trusts (root.json).", valueName: "file")) var trust: String
-    @Option(name: .customLong("device-id"), help: "This device's id for staged rollouts (default: /etc/machine-id, else the host name).")
-    var deviceID: String?
-    @Option(name: .customLong("memory-budget-mb"), help: "Memory a model may use, in MiB (default: MemAvailable).")
-    var memoryBudgetMB: UInt64?
-    @Option(name: .customLong("stall-timeout"), help: "Seconds without data before a download fails.") var stallTimeout: Double = 30
-    @Option(name: .customLong("limit-rate"), help: "Download bandwidth limit in bytes per second.") var limitRate: UInt64?
-    @Flag(help: "Print no progress.") var quiet = false
-
-    func validate() throws {
-        guard stallTimeout > 0 else { throw ValidationError("--stall-timeout must be positive") }
-        if let m = memoryBudgetMB, m == 0 { throw ValidationError("--memory-budget-mb must be positive") }
-    }
+    @OptionGroup var options: PullOptions
 
     func run() throws {
-        try reportingErrors { try pull() }
-    }
-
-    private func pull() throws {
-        let store = try location.open(create: true)
-        guard let root = try? Data(contentsOf: URL(fileURLWithPath: trust)) else {
-            throw PullError.badTrustState(path: trust, reason: "the trusted root cannot be read")
+        try reportingErrors {
+            let settings = try options.settings(try options.loadConfiguration())
+            print(try settings.pull(name))
         }
-        var budget: UInt64 = Pull.availableMemory() ?? UInt64.max
-        if let mb = memoryBudgetMB { budget = mb * 1_048_576 }
-        var progress: (@Sendable (DownloadProgress) -> Void)? = nil
-        if !quiet {
-            progress = { (p: DownloadProgress) in
-                let pct: Double = p.total > 0 ? Double(p.bytes) * 100 / Double(p.total) : 0
-                standardError(String(format: "\r%.1f / %.1f MB (%.0f%%)", Double(p.bytes) / 1e6, Double(p.total) / 1e6, pct))
+    }
+}
+
+/// `edgelm update`: `pull` for every model the configuration lists (what the update timer runs).
+struct UpdateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update",
+        abstract: "Pull every model listed under `models` in the configuration file; fails if any pull failed.")
+
+    @OptionGroup var options: PullOptions
+
+    func run() throws {
+        var failed: [String] = []
+        try reportingErrors {
+            let file = try options.loadConfiguration()
+            guard !file.models.isEmpty else {
+                standardError("nothing to update: \(options.configSource) lists no models\n")
+                return
+            }
+            let settings = try options.settings(file)
+            // Every model is tried: one failing channel entry must not hold back the others.
+            for name in file.models {
+                do {
+                    print(try settings.pull(name))
+                } catch {
+                    standardError("error: \(name): \(error)\n")
+                    failed.append(name)
+                }
+            }
+            if !failed.isEmpty {
+                standardError("error: \(failed.count) of \(file.models.count) updates failed: \(failed.joined(separator: ", "))\n")
             }
         }
-        let options = Downloader.Options(stallTimeout: stallTimeout, bandwidthLimit: limitRate, progress: progress)
-        let pull = Pull(store: store, channel: channel, trustedRoot: root, deviceID: deviceID ?? Pull.defaultDeviceID(),
-                        memoryBudget: budget, downloader: Downloader(options: options))
-        let name = self.name
-        let outcome: PullOutcome = try runBlocking { try await pull.run(name) }
-        if !quiet, case .installed = outcome { standardError("\n") }
-        print(outcome)
+        if !failed.isEmpty { throw ExitCode.failure }
     }
 }

@@ -112,15 +112,17 @@ struct ListCommand: ParsableCommand {
 }
 
 struct ActivateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "activate", abstract: "Make a stored version the active one.")
+    static let configuration = CommandConfiguration(
+        commandName: "activate", abstract: "Make a stored version the active one (through edgelmd's health check when it runs).")
 
     @OptionGroup var location: StoreLocation
+    @OptionGroup var daemon: DaemonOptions
     @Argument(help: ArgumentHelp("The version to activate.", valueName: "name:version")) var model: String
 
     func run() throws {
         try reportingErrors {
             let (name, version) = try ModelID.parse(model)
-            print(try location.open().activate(name, version).path)
+            print(try switchVersion(location.open(), name, version, daemon: daemon.client()))
         }
     }
 }
@@ -145,12 +147,13 @@ struct RollbackCommand: ParsableCommand {
         commandName: "rollback", abstract: "Make the newest version older than the active one active again.")
 
     @OptionGroup var location: StoreLocation
+    @OptionGroup var daemon: DaemonOptions
     @Argument(help: "The model's name.") var name: String
 
     func run() throws {
         try reportingErrors {
-            let version = try location.open().rollback(name)
-            print("\(name):\(version) (active)")
+            let store = try location.open()
+            print(try switchVersion(store, name, store.rollbackTarget(name), daemon: daemon.client()))
         }
     }
 }

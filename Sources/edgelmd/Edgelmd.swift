@@ -30,6 +30,8 @@ struct Edgelmd: AsyncParsableCommand {
     var models: [String] = []
     @Option(name: .customLong("model-dir"), help: "Serve every *.gguf in this directory.")
     var modelDir: String?
+    @Option(help: "A model store: serve its active versions and switch versions on request.")
+    var store: String?
     @Option(help: "Compute threads (0: every CPU this process may use).")
     var threads: Int?
     @Option(help: "Sequences decoded together, each with its own KV cache.")
@@ -52,6 +54,7 @@ struct Edgelmd: AsyncParsableCommand {
         if let socket { try c.set("socket", socket, source: flags) }
         if !models.isEmpty { c.models = models.map { DaemonConfiguration.ModelFile(path: $0) } }
         if let modelDir { try c.set("model_dir", modelDir, source: flags) } else if config == nil && !models.isEmpty { c.modelDir = nil }
+        if let store { try c.set("store", store, source: flags) }
         if let threads { try c.set("threads", String(threads), source: flags) }
         if let slots { try c.set("slots", String(slots), source: flags) }
         if let context { try c.set("context", String(context), source: flags) }
@@ -64,10 +67,16 @@ struct Edgelmd: AsyncParsableCommand {
         return c
     }
 
-    func registry(_ c: DaemonConfiguration) -> ModelRegistry {
+    func registry(_ c: DaemonConfiguration, store: Store?) -> ModelRegistry {
         let catalog = try? Catalog.locate()
-        return ModelRegistry.discover(files: c.models.map { ($0.path, $0.name) }, directory: c.modelDir,
+        return ModelRegistry.discover(files: c.models.map { ($0.path, $0.name) }, store: store, directory: c.modelDir,
                                       catalog: catalog, defaultName: c.defaultModel)
+    }
+
+    /// The configured store, created if missing (the state directory exists, the store in it may not).
+    func openStore(_ c: DaemonConfiguration) throws -> Store? {
+        guard let root = c.store else { return nil }
+        return try Store(root: URL(fileURLWithPath: root), create: true)
     }
 
     func run() async throws {
@@ -79,7 +88,7 @@ struct Edgelmd: AsyncParsableCommand {
             throw ExitCode(78)  // EX_CONFIG: systemd's RestartPreventExitStatus can use it
         }
         if checkConfig {
-            let r = registry(c)
+            let r = registry(c, store: try? c.store.map { try Store(root: URL(fileURLWithPath: $0), create: false) })
             print("configuration OK: socket \(c.socket), \(r.names.count) model(s)\(r.defaultName.map { ", default \($0)" } ?? ""), \(c.slots) slots × \(c.context) tokens")
             return
         }
@@ -112,7 +121,15 @@ struct Edgelmd: AsyncParsableCommand {
         options.queueLimit = c.queue
         options.keepAlive = c.keepAlive < 0 ? nil : .seconds(c.keepAlive)
         options.memoryReserveBytes = c.memoryReserveMiB << 20
-        let models = registry(c)
+        let store: Store?
+        do {
+            store = try openStore(c)
+        } catch {
+            logger.critical("model store: \(error)")
+            throw ExitCode(78)
+        }
+        if let store { ModelUpdater.recover(store, logger: logger) }
+        let models = registry(c, store: store)
         logger.info("edgelmd \(EdgeLMVersion.current) starting", metadata: [
             "kernels": "\(KernelSet.selected.rawValue)", "threads": "\(options.threads)", "slots": "\(options.slots)",
             "context": "\(options.context)", "models": "\(models.names.joined(separator: ","))",
@@ -124,9 +141,10 @@ struct Edgelmd: AsyncParsableCommand {
             Notifier.notify(.status(phase.description))
             logger.info("status: \(phase.description)")
         }
+        let updater = store.map { ModelUpdater(store: $0, engine: engine, state: state, logger: logger) }
         let env = RouteEnvironment(engine: engine, state: state, policy: try c.accessPolicy(source: config ?? "command line"),
                                    maxBodyBytes: c.maxBodyBytes, requestTimeout: .seconds(c.requestTimeout), testHooks: testHooks,
-                                   logPrompts: c.logPrompts)
+                                   logPrompts: c.logPrompts, updater: updater)
         let router = Routes.router(env, metrics: metrics)
 
         let inherited = ListenSockets.take()
@@ -145,7 +163,7 @@ struct Edgelmd: AsyncParsableCommand {
                                    logger: logger) {
             do {
                 let fresh = try self.resolveConfiguration()
-                engine.updateRegistry(self.registry(fresh))
+                engine.updateRegistry(self.registry(fresh, store: store))
                 env.updatePolicy(try fresh.accessPolicy(source: self.config ?? "command line"))
                 logger.info("configuration reloaded (models and access rules; other settings apply at restart)")
             } catch {

@@ -15,7 +15,8 @@ final class NginxServer {
 
     static let binary = "/usr/sbin/nginx"
 
-    init(root: URL, prefix: URL) throws {
+    /// `directives` go into the server block (e.g. `max_ranges 0;`, a server that ignores Range).
+    init(root: URL, prefix: URL, directives: String = "") throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw XCTSkip("nginx is not installed at \(Self.binary) (make setup installs nginx-light); skipping the tests that need a real HTTP server")
         }
@@ -36,6 +37,7 @@ final class NginxServer {
             server {
                 listen 127.0.0.1:\(port);
                 root \(root.path);
+                \(directives)
             }
         }
         """

@@ -10,12 +10,15 @@
 set -eu
 
 max_exposure=2.0
+max_update_exposure=1.5
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build_deb="$repo/Packaging/build-deb.sh"
 units=/lib/systemd/system
 conf=/etc/edgelm/edgelmd.yaml
+update_conf=/etc/edgelm/edgelm.yaml
+all_units="$units/edgelm.socket $units/edgelm.service $units/edgelm-update.service $units/edgelm-update.timer"
 
 passed=0
 step() { echo "==> $*"; }
@@ -98,9 +101,13 @@ EOF
 case "$shell" in */nologin|/bin/false) ;; *) fail "user edgelm has a login shell: $shell" ;; esac
 ok "user edgelm (uid $uid, system account, home $home, shell $shell)"
 for exe in /usr/bin/edgelm /usr/bin/edgelmd; do [ -x "$exe" ] || fail "$exe is missing or not executable"; done
-check_present "$units/edgelm.socket" "$units/edgelm.service" /usr/lib/sysusers.d/edgelm.conf \
-	/usr/lib/tmpfiles.d/edgelm.conf /usr/share/doc/edgelm/copyright "$conf"
-ok "binaries, units, sysusers.d, tmpfiles.d, $conf installed"
+# shellcheck disable=SC2086  # $all_units is a list of paths without spaces
+check_present $all_units /usr/lib/sysusers.d/edgelm.conf \
+	/usr/lib/tmpfiles.d/edgelm.conf /usr/share/doc/edgelm/copyright "$conf" "$update_conf"
+ok "binaries, units, sysusers.d, tmpfiles.d, $conf, $update_conf installed"
+conffiles=$(dpkg-query -W -f='${Conffiles}' edgelm | awk '{ print $1 }' | sort | tr '\n' ' ')
+[ "$conffiles" = "$update_conf $conf " ] || fail "conffiles are '$conffiles'"
+ok "conffiles: $conffiles"
 check_owner /run/edgelm edgelm:edgelm 750
 check_owner /var/lib/edgelm edgelm:edgelm 750
 check_owner /var/lib/edgelm/models edgelm:edgelm 750
@@ -110,15 +117,27 @@ wants=/etc/systemd/system/sockets.target.wants/edgelm.socket
 [ -L "$wants" ] || fail "edgelm.socket is not enabled ($wants is not a symlink)"
 [ "$(readlink "$wants")" = "$units/edgelm.socket" ] || fail "$wants points to $(readlink "$wants")"
 ok "edgelm.socket enabled ($wants)"
+timer_wants=/etc/systemd/system/timers.target.wants/edgelm-update.timer
+[ -L "$timer_wants" ] || fail "edgelm-update.timer is not enabled ($timer_wants is not a symlink)"
+[ "$(readlink "$timer_wants")" = "$units/edgelm-update.timer" ] || fail "$timer_wants points to $(readlink "$timer_wants")"
+ok "edgelm-update.timer enabled ($timer_wants)"
+# The update service is static: started by the timer only, never enabled on its own.
+left=$(find /etc/systemd/system -name 'edgelm-update.service' 2>/dev/null || true)
+[ -z "$left" ] || fail "edgelm-update.service has enable links: $left"
+ok "edgelm-update.service static (no enable links)"
 # The installed binary accepts the shipped configuration (and finds no model yet: first boot).
 out=$(/usr/bin/edgelmd --config /etc/edgelm/edgelmd.yaml --check-config) || fail "edgelmd --check-config refused the shipped configuration"
 ok "edgelmd --check-config: $out"
+# What the timer runs, as the service's user: the shipped file lists no models, so it succeeds.
+out=$(setpriv --reuid=edgelm --regid=edgelm --init-groups /usr/bin/edgelm update --config "$update_conf" 2>&1) ||
+	fail "edgelm update refused the shipped $update_conf: $out"
+ok "edgelm update (as edgelm): $out"
 done_step
 
 # --- b. systemd-analyze verify ----------------------------------------------------------------
 step "b. systemd-analyze verify on the installed units"
-if ! systemd-analyze verify "$units/edgelm.socket" "$units/edgelm.service" \
-	>"$work/verify.out" 2>"$work/verify.err"; then
+# shellcheck disable=SC2086
+if ! systemd-analyze verify $all_units >"$work/verify.out" 2>"$work/verify.err"; then
 	cat "$work/verify.out" "$work/verify.err" >&2
 	fail "systemd-analyze verify exited non-zero"
 fi
@@ -130,7 +149,7 @@ ok "exit 0, nothing on stderr"
 done_step
 
 # --- c. exposure ------------------------------------------------------------------------------
-step "c. systemd-analyze security --offline=true edgelm.service"
+step "c. systemd-analyze security --offline=true edgelm.service, edgelm-update.service"
 systemd-analyze security --offline=true --no-pager "$units/edgelm.service" >"$work/security.out" 2>&1 ||
 	{ cat "$work/security.out" >&2; fail "systemd-analyze security failed"; }
 exposure=$(sed -n 's/.*Overall exposure level for edgelm\.service: \([0-9.]*\).*/\1/p' "$work/security.out")
@@ -140,6 +159,16 @@ if awk -v e="$exposure" -v m="$max_exposure" 'BEGIN { exit !(e > m) }'; then
 	fail "exposure $exposure is above $max_exposure"
 fi
 ok "overall exposure $exposure (limit $max_exposure)"
+# The updater keeps IP sockets, so it cannot score as low as the daemon.
+systemd-analyze security --offline=true --no-pager "$units/edgelm-update.service" >"$work/security-update.out" 2>&1 ||
+	{ cat "$work/security-update.out" >&2; fail "systemd-analyze security failed for edgelm-update.service"; }
+exposure=$(sed -n 's/.*Overall exposure level for edgelm-update\.service: \([0-9.]*\).*/\1/p' "$work/security-update.out")
+[ -n "$exposure" ] || { cat "$work/security-update.out" >&2; fail "no overall exposure level for edgelm-update.service"; }
+if awk -v e="$exposure" -v m="$max_update_exposure" 'BEGIN { exit !(e > m) }'; then
+	grep '✗' "$work/security-update.out" >&2 || true
+	fail "edgelm-update.service exposure $exposure is above $max_update_exposure"
+fi
+ok "edgelm-update.service overall exposure $exposure (limit $max_update_exposure)"
 done_step
 
 # --- d. upgrade, keeping a locally changed conffile -------------------------------------------
@@ -158,26 +187,29 @@ version=$(dpkg-query -W -f='${Version}' edgelm)
 [ "$(md5sum < "$conf")" = "$local_sum" ] || fail "the local change to $conf was not kept"
 [ -f "$conf.dpkg-dist" ] || fail "the new default was not set aside as $conf.dpkg-dist"
 [ -L "$wants" ] || fail "edgelm.socket is no longer enabled after the upgrade"
-ok "dpkg-query: edgelm $version; local $conf kept, new default in $conf.dpkg-dist; socket still enabled"
+[ -L "$timer_wants" ] || fail "edgelm-update.timer is no longer enabled after the upgrade"
+ok "dpkg-query: edgelm $version; local $conf kept, new default in $conf.dpkg-dist; socket and timer still enabled"
 done_step
 
 # --- e. remove, then purge --------------------------------------------------------------------
 step "e. dpkg --remove, then dpkg --purge"
 dpkg --remove edgelm || fail "dpkg --remove failed"
 case "$(pkg_status)" in *config-files) ;; *) fail "status after remove is '$(pkg_status)'" ;; esac
-check_absent /usr/bin/edgelm /usr/bin/edgelmd "$units/edgelm.socket" "$units/edgelm.service"
-check_present "$conf" /var/lib/edgelm/models
-ok "binaries and units gone; $conf and /var/lib/edgelm/models kept"
+# shellcheck disable=SC2086
+check_absent /usr/bin/edgelm /usr/bin/edgelmd $all_units
+check_present "$conf" "$update_conf" /var/lib/edgelm/models
+ok "binaries and units gone; $conf, $update_conf and /var/lib/edgelm/models kept"
 dpkg --purge edgelm || fail "dpkg --purge failed"
+# shellcheck disable=SC2086
 check_absent /etc/edgelm /var/lib/edgelm /var/cache/edgelm /run/edgelm /usr/bin/edgelm /usr/bin/edgelmd \
-	"$units/edgelm.socket" "$units/edgelm.service" /usr/lib/sysusers.d/edgelm.conf \
-	/usr/lib/tmpfiles.d/edgelm.conf /usr/share/doc/edgelm
+	$all_units /usr/lib/sysusers.d/edgelm.conf /usr/lib/tmpfiles.d/edgelm.conf /usr/share/doc/edgelm \
+	"$wants" "$timer_wants"
 left=$(find /etc/systemd/system /var/lib/systemd/deb-systemd-helper-enabled \
 	/var/lib/systemd/deb-systemd-helper-masked -name '*edgelm*' 2>/dev/null || true)
 [ -z "$left" ] || fail "left behind after purge: $left"
 not_installed || fail "dpkg still knows edgelm after purge: $(pkg_status)"
 dpkg -l edgelm 2>/dev/null | grep -q '^ii' && fail "dpkg -l edgelm still lists it as installed"
-ok "no files, directories, enable links or dpkg state left"
+ok "no files, directories, enable links (socket, timer) or dpkg state left"
 if getent passwd edgelm >/dev/null; then
 	info "system user edgelm remains after purge, as Debian policy advises (the test removes it)"
 fi

@@ -2,6 +2,7 @@ import EdgeLMAPI
 import Foundation
 import Hummingbird
 import Kernels
+import ModelStore
 import NIOCore
 import Prometheus
 
@@ -30,6 +31,17 @@ struct NativeRoutes {
             let was = await env.engine.unload(name)
             return Response.json(["model": name, "status": was ? "unloaded" : "not loaded"])
         }
+        router.post("/edgelm/v1/models/:name/activate") { request, context in
+            try await env.authorizeAdmin(context: context)
+            let (name, updater) = try storeModel(context)
+            let body = try await request.decodeJSON(ActivateRequest.self, limit: 4096)
+            return Response.json(try await update { try await updater.activate(name, version: body.version) })
+        }
+        router.post("/edgelm/v1/models/:name/rollback") { _, context in
+            try await env.authorizeAdmin(context: context)
+            let (name, updater) = try storeModel(context)
+            return Response.json(try await update { try await updater.rollback(name) })
+        }
         if env.testHooks {
             // Test-only: stops the engine thread so the watchdog pings must stop.
             router.post("/edgelm/v1/debug/wedge") { _, context in
@@ -37,6 +49,34 @@ struct NativeRoutes {
                 env.engine.wedge()
                 return Response.json(["status": "wedged"])
             }
+        }
+    }
+
+    struct ActivateRequest: Decodable { let version: Int }
+
+    /// The store and the model name a store route names (which need not be served yet).
+    func storeModel(_ context: EdgeRequestContext) throws -> (String, ModelUpdater) {
+        guard let updater = env.updater else {
+            throw APIError(.notFound, "this daemon serves no model store (set 'store' in its configuration)", code: "no_store")
+        }
+        let name = try context.parameters.require("name")
+        do { try ModelID.validate(name: name) } catch { throw APIError.badRequest("\(error)", param: "name") }
+        return (name, updater)
+    }
+
+    /// Maps the store's refusals to statuses: the request was understood, the store said no.
+    func update(_ body: () async throws -> ActivationReport) async throws -> ActivationReport {
+        do {
+            return try await body()
+        } catch let e as StoreError {
+            switch e {
+            case .notFound: throw APIError(.notFound, e.description, code: "version_not_found")
+            case .locked, .trialPending: throw APIError(.conflict, e.description, code: "store_busy")
+            case .alreadyActive, .nothingToRollBack, .notActive: throw APIError(.conflict, e.description, code: "nothing_to_do")
+            default: throw APIError(.internalServerError, e.description, code: "store_error")
+            }
+        } catch let e as EngineError {
+            throw APIError.from(e)
         }
     }
 
@@ -67,7 +107,10 @@ struct NativeRoutes {
         let queue_limit: Int
         let queue_depth: Int
         let memory_budget_bytes: Int
+        struct Served: Encodable { let name: String, path: String, sha256: String?, store_version: Int? }
         let models: [String]
+        /// The file behind each name; for a store model, the version its active pointer names.
+        let served: [Served]
         let default_model: String?
         let loaded: [Resident]
         let status: String
@@ -81,7 +124,9 @@ struct NativeRoutes {
                     threads: o.threads, slots: o.slots, context: o.context, queue_limit: o.queueLimit,
                     queue_depth: env.engine.queueDepth,
                     memory_budget_bytes: MemoryBudget(reserveBytes: o.memoryReserveBytes).availableBytes,
-                    models: env.engine.models.names, default_model: env.engine.models.defaultName,
+                    models: env.engine.models.names,
+                    served: env.engine.models.sources.map { .init(name: $0.name, path: $0.path, sha256: $0.sha256, store_version: $0.storeVersion) },
+                    default_model: env.engine.models.defaultName,
                     loaded: resident.map { .init(name: $0.name, resident_bytes: $0.residentBytes, slots: $0.slots,
                                                  active_sequences: $0.activeSequences, load_seconds: $0.loadSeconds) },
                     status: env.state.current.description)

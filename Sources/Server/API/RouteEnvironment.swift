@@ -12,12 +12,15 @@ public final class RouteEnvironment: Sendable {
     public let testHooks: Bool
     /// Prompts and completions reach the log only when the configuration says so.
     public let logPrompts: Bool
+    /// Switches store-backed models between versions; nil when the daemon serves no store.
+    public let updater: ModelUpdater?
     let policy: Mutex<AccessPolicy>
     let started = Date()
 
     public init(engine: Engine, state: ServiceState, policy: AccessPolicy, maxBodyBytes: Int,
-                requestTimeout: Duration?, testHooks: Bool, logPrompts: Bool = false) {
+                requestTimeout: Duration?, testHooks: Bool, logPrompts: Bool = false, updater: ModelUpdater? = nil) {
         self.logPrompts = logPrompts
+        self.updater = updater
         self.engine = engine
         self.state = state
         self.policy = Mutex(policy)

@@ -23,6 +23,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var socket = "/run/edgelm/edgelm.sock"
     public var socketMode: mode_t = 0o660
     public var modelDir: String? = "/var/lib/edgelm/models"
+    /// A model store (`edgelm pull`, `edgelm import`): its active versions are served and the
+    /// administrative routes switch between its versions.
+    public var store: String?
     public var models: [ModelFile] = []
     public var defaultModel: String?
     public var threads = 0
@@ -46,7 +49,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public init() {}
 
     /// Scalar keys, as written in the file; `EDGELM_` + the upper-cased key overrides each.
-    static let scalarKeys = ["socket", "socket_mode", "model_dir", "default_model", "threads", "slots", "context", "queue",
+    static let scalarKeys = ["socket", "socket_mode", "model_dir", "store", "default_model", "threads", "slots", "context", "queue",
                              "request_timeout", "keep_alive", "memory_reserve_mib", "max_connections", "idle_timeout",
                              "max_body_bytes", "shutdown_grace", "log_level", "log_prompts"]
     static let allKeys = Set(scalarKeys + ["models", "access"])
@@ -71,6 +74,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
             }
             socketMode = v
         case "model_dir": modelDir = text.isEmpty ? nil : text
+        case "store":
+            guard text.isEmpty || text.hasPrefix("/") else {
+                throw .badValue(key: key, value: text, expected: "an absolute path", source: source)
+            }
+            store = text.isEmpty ? nil : text
         case "default_model": defaultModel = text.isEmpty ? nil : text
         case "threads": threads = try int(0...1024)
         case "slots": slots = try int(1...64)

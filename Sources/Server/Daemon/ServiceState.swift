@@ -8,6 +8,8 @@ public enum ServicePhase: Sendable, Equatable, CustomStringConvertible {
     case noModel
     case modelFailed(String, String)
     case reloading
+    /// A new model version is on trial: loaded beside the current one and being checked.
+    case swapping(String)
     case draining
 
     public var description: String {
@@ -18,6 +20,7 @@ public enum ServicePhase: Sendable, Equatable, CustomStringConvertible {
         case .noModel: "no model installed"
         case let .modelFailed(model, reason): "model \(model) failed to load: \(reason)"
         case .reloading: "reloading configuration"
+        case let .swapping(model): "swapping in \(model): health check"
         case .draining: "draining: finishing running requests"
         }
     }
@@ -25,7 +28,7 @@ public enum ServicePhase: Sendable, Equatable, CustomStringConvertible {
     /// Whether inference requests can be served.
     public var isServing: Bool {
         switch self {
-        case .ready, .reloading: true
+        case .ready, .reloading, .swapping: true
         default: false
         }
     }

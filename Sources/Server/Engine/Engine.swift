@@ -1,7 +1,17 @@
 import Dispatch
 import Foundation
 import Logging
+import ModelStore
 import Synchronization
+
+/// How a model file passed its check before taking over its name.
+public struct SwapReport: Sendable {
+    public var loadSeconds: Double
+    /// The golden prompt's answer; nil when the version has no golden prompt (load and warm-up only).
+    public var answer: String?
+    /// Sequences still running on the previous file, which they finish on.
+    public var finishingOnPrevious: Int
+}
 
 /// The inference engine: one thread that owns every resident model and advances all running
 /// sequences together (continuous batching). Request handlers talk to it through a mailbox.
@@ -10,6 +20,7 @@ public final class Engine: Sendable {
         case load(String, keepAlive: Duration??, CheckedContinuation<ModelHandle, any Error>)
         case unload(String, CheckedContinuation<Bool, Never>)
         case resident(CheckedContinuation<[ResidentModel], Never>)
+        case swap(ModelSource, health: ChannelModel.HealthCheck?, CheckedContinuation<SwapReport, any Error>)
         case liveness(@Sendable () -> Void)
         case wedge
     }
@@ -88,6 +99,13 @@ public final class Engine: Sendable {
         if let refusal { throw refusal }
         wake.signal()
         return job
+    }
+
+    /// Loads `source` beside whatever serves its name now, warms it up and runs `health` on it;
+    /// if that passes, new requests for the name go to it while running ones finish on the
+    /// previous mapping. If anything fails the previous file keeps serving and this throws.
+    public func swap(to source: ModelSource, health: ChannelModel.HealthCheck?) async throws -> SwapReport {
+        try await withCheckedThrowingContinuation { c in post(.swap(source, health: health, c)) }
     }
 
     /// Unloads a resident model (Ollama's `keep_alive: 0`); false if it was not loaded.

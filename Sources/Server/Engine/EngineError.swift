@@ -6,6 +6,7 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case promptTooLong(tokens: Int, context: Int)
     case insufficientMemory(model: String, needed: Int, available: Int)
     case loadFailed(model: String, reason: String)
+    case healthCheckFailed(model: String, reason: String)
     case timedOut(seconds: Double)
     case shuttingDown
     case internalError(String)
@@ -21,6 +22,7 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .insufficientMemory(model, needed, available):
             "loading \(model) needs \(needed / (1 << 20)) MiB but only \(available / (1 << 20)) MiB are available"
         case let .loadFailed(model, reason): "model \(model) could not be loaded: \(reason)"
+        case let .healthCheckFailed(model, reason): "model \(model) failed its health check: \(reason)"
         case let .timedOut(seconds): "the request timed out after \(Int(seconds)) s"
         case .shuttingDown: "the server is shutting down"
         case let .internalError(message): message

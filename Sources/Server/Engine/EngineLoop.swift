@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Generation
 import Logging
+import ModelStore
 import Transformer
 
 /// The engine thread's state and loop. Each turn: answer commands, admit waiting requests into
@@ -10,11 +11,16 @@ import Transformer
 final class EngineLoop {
     let engine: Engine
     var hosts: [String: ModelHost] = [:]
+    /// Models replaced by a swap while sequences were still running on them: stepped until those
+    /// finish, then released (and their files unmapped).
+    var retiring: [ModelHost] = []
     var wedged = false
 
     init(engine: Engine) { self.engine = engine }
 
     var options: EngineOptions { engine.options }
+    /// Every model with sequences to step: the current ones and those being retired.
+    var serving: [ModelHost] { Array(hosts.values) + retiring }
     var logger: Logger { engine.logger }
 
     func run() {
@@ -35,6 +41,7 @@ final class EngineLoop {
             reap()
             let prefilled = prefillStep()
             let decoded = decodeStep()
+            releaseRetired()
             publishRunning()
             if !prefilled && !decoded {
                 unloadExpired()
@@ -73,6 +80,12 @@ final class EngineLoop {
                               activeSequences: host.activeCount, slots: host.slots.count, loadSeconds: host.loadSeconds,
                               expiresIn: host.keepAlive.map { $0 - (ContinuousClock.now - host.lastUsed) })
             })
+        case let .swap(source, health, c):
+            do {
+                c.resume(returning: try swap(to: source, health: health))
+            } catch {
+                c.resume(throwing: error)
+            }
         case let .liveness(passed):
             passed()
         case .wedge:
@@ -94,9 +107,38 @@ final class EngineLoop {
         return host
     }
 
+    func swap(to source: ModelSource, health: ChannelModel.HealthCheck?) throws -> SwapReport {
+        logger.info("checking a new model file", metadata: ["model": "\(source.name)", "path": "\(source.path)"])
+        let host = try ModelHost(source: source, options: options, budget: MemoryBudget(reserveBytes: options.memoryReserveBytes))
+        var answer: String?
+        if let health { answer = try host.healthCheck(health) }
+        var finishing = 0
+        if let old = hosts[source.name], !old.isIdle {
+            finishing = old.activeCount
+            host.keepAlive = old.keepAlive
+            retiring.append(old)
+        }
+        hosts[source.name] = host
+        engine.registry.withLock { $0.replace(source) }
+        engine.metrics.modelLoadSeconds.record(host.loadSeconds)
+        updateResidentMetrics()
+        logger.info("model file swapped in", metadata: ["model": "\(source.name)", "path": "\(source.path)",
+                                                        "finishing_on_previous": "\(finishing)"])
+        return SwapReport(loadSeconds: host.loadSeconds, answer: answer, finishingOnPrevious: finishing)
+    }
+
+    func releaseRetired() {
+        guard !retiring.isEmpty else { return }
+        let done = retiring.filter(\.isIdle)
+        guard !done.isEmpty else { return }
+        retiring.removeAll { $0.isIdle }
+        for host in done { logger.info("previous model file released", metadata: ["model": "\(host.source.name)", "path": "\(host.source.path)"]) }
+        updateResidentMetrics()
+    }
+
     func updateResidentMetrics() {
         engine.metrics.loadedModels.record(hosts.count)
-        engine.metrics.residentBytes.record(hosts.values.reduce(0) { $0 + $1.residentBytes })
+        engine.metrics.residentBytes.record(serving.reduce(0) { $0 + $1.residentBytes })
     }
 
     func unloadExpired() {
@@ -167,7 +209,7 @@ final class EngineLoop {
 
     /// Ends sequences whose client went away or whose time ran out.
     func reap() {
-        for host in hosts.values {
+        for host in serving {
             for i in host.slots.indices {
                 guard let seq = host.slots[i].sequence else { continue }
                 if seq.job.isCancelled {
@@ -181,7 +223,7 @@ final class EngineLoop {
     }
 
     func publishRunning() {
-        let running = hosts.values.reduce(0) { $0 + $1.activeCount }
+        let running = serving.reduce(0) { $0 + $1.activeCount }
         let free = Dictionary(uniqueKeysWithValues: hosts.map { ($0.key, $0.value.freeSlots) })
         engine.mailbox.withLock {
             $0.running = running
@@ -194,7 +236,7 @@ final class EngineLoop {
     /// Evaluates the next chunk of the oldest prompt still being read. Returns false if none.
     func prefillStep() -> Bool {
         var oldest: (ModelHost, Int, ContinuousClock.Instant)?
-        for host in hosts.values {
+        for host in serving {
             for (i, slot) in host.slots.enumerated() {
                 if let seq = slot.sequence, seq.isPrefilling, oldest == nil || seq.admitted < oldest!.2 {
                     oldest = (host, i, seq.admitted)
@@ -226,7 +268,7 @@ final class EngineLoop {
     /// One decode step for every sequence with a token to feed, per model in one batch.
     func decodeStep() -> Bool {
         var any = false
-        for host in hosts.values {
+        for host in serving {
             let ready = host.slots.indices.filter { i in
                 guard let seq = host.slots[i].sequence, seq.pending != nil else { return false }
                 return seq.job.unreadCount < options.maxUnreadEvents
@@ -325,7 +367,7 @@ final class EngineLoop {
     // MARK: Shutdown
 
     func shutDown() {
-        for host in hosts.values {
+        for host in serving {
             for i in host.slots.indices where host.slots[i].sequence != nil { fail(host, i, .shuttingDown) }
         }
         let waiting = engine.mailbox.withLock { box in
@@ -335,6 +377,7 @@ final class EngineLoop {
         for job in waiting { job.send(.failed(.shuttingDown)) }
         publishRunning()
         hosts.removeAll()
+        retiring.removeAll()
         engine.mailbox.withLock { $0.finished = true }
     }
 }

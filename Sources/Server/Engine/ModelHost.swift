@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Generation
+import ModelStore
 import Kernels
 import Tokenizer
 import Transformer
@@ -84,6 +85,32 @@ final class ModelHost {
         self.source = source
         loadSeconds = (ContinuousClock.now - start).seconds
         keepAlive = options.keepAlive
+    }
+
+    /// Runs the golden prompt as is (special tokens parsed, no chat template) greedily on slot 0;
+    /// the answer must contain the expected text. Returns what the model answered.
+    func healthCheck(_ check: ChannelModel.HealthCheck) throws(EngineError) -> String {
+        let tokenizer = handle.tokenizer
+        let prompt = tokenizer.encode(check.prompt, parseSpecial: true)
+        let expected = check.expect.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !prompt.isEmpty, prompt.count < handle.context else {
+            throw .healthCheckFailed(model: source.name, reason: "the golden prompt has \(prompt.count) tokens; the context holds \(handle.context)")
+        }
+        // Room for the expected text however it tokenizes, plus a little.
+        let budget = min(handle.context - prompt.count, tokenizer.encode(expected, parseSpecial: false, addSpecial: false).count + 8)
+        let cache = slots[0].cache
+        defer { cache.clear() }
+        let answer: String
+        do {
+            answer = try TextGenerator(model: model, tokenizer: tokenizer)
+                .generate(prompt: prompt, cache: cache, parameters: .greedy, maxTokens: budget).text
+        } catch {
+            throw .healthCheckFailed(model: source.name, reason: "generation failed: \(error)")
+        }
+        guard answer.contains(expected) else {
+            throw .healthCheckFailed(model: source.name, reason: "the golden prompt's answer \(String(reflecting: String(answer.prefix(expected.count + 32)))) does not contain \(String(reflecting: expected))")
+        }
+        return answer
     }
 
     var activeCount: Int { slots.count { $0.sequence != nil } }

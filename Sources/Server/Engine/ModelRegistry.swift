@@ -10,11 +10,14 @@ public struct ModelSource: Sendable, Equatable {
     public var sha256: String?
     /// Found in the model directory (so `/api/delete` may remove it), not configured explicitly.
     public var inModelDirectory = false
+    /// The store version behind `path`, for a model served from the store.
+    public var storeVersion: Int?
 
-    public init(name: String, path: String, sha256: String? = nil) {
+    public init(name: String, path: String, sha256: String? = nil, storeVersion: Int? = nil) {
         self.name = name
         self.path = path
         self.sha256 = sha256
+        self.storeVersion = storeVersion
     }
 }
 
@@ -34,6 +37,12 @@ public struct ModelRegistry: Sendable {
 
     public func source(named name: String) -> ModelSource? { sources.first { $0.name == name } }
 
+    /// Points `source.name` at a new file (a store activation), or adds it.
+    public mutating func replace(_ source: ModelSource) {
+        if let i = sources.firstIndex(where: { $0.name == source.name }) { sources[i] = source } else { sources.append(source) }
+        if defaultName == nil { defaultName = source.name }
+    }
+
     public mutating func remove(_ name: String) {
         sources.removeAll { $0.name == name }
         if defaultName == name { defaultName = sources.first?.name }
@@ -50,10 +59,12 @@ public struct ModelRegistry: Sendable {
     }
 
     /// Builds the registry: explicit files first (named by the catalog when the file is one of its
-    /// models, else by the file's stem), then the directory's files in name order.
-    public static func discover(files: [(path: String, name: String?)], directory: String?,
+    /// models, else by the file's stem), then the active version of every model in the store, then
+    /// the directory's files in name order.
+    public static func discover(files: [(path: String, name: String?)], store: Store? = nil, directory: String?,
                                 catalog: Catalog?, defaultName: String?) -> ModelRegistry {
         var sources: [ModelSource] = files.map { source(path: $0.path, name: $0.name, catalog: catalog) }
+        if let store { sources += storeSources(store) }
         if let directory, let names = try? FileManager.default.contentsOfDirectory(atPath: directory) {
             for file in names.sorted() where file.hasSuffix(".gguf") {
                 var s = source(path: directory + "/" + file, name: nil, catalog: catalog)
@@ -62,6 +73,17 @@ public struct ModelRegistry: Sendable {
             }
         }
         return ModelRegistry(sources: sources, defaultName: defaultName)
+    }
+
+    /// The store's active models. A name whose active version cannot be served (a damaged
+    /// manifest, a missing GGUF) is left out rather than stopping the daemon.
+    public static func storeSources(_ store: Store) -> [ModelSource] {
+        guard let names = try? store.names() else { return [] }
+        return names.compactMap { name in
+            guard let version = try? store.activeVersion(name), let path = try? store.activePath(name),
+                  let m = try? store.manifest(name, version) else { return nil }
+            return ModelSource(name: name, path: path.path, sha256: m.ggufSHA256, storeVersion: version)
+        }
     }
 
     static func source(path: String, name: String?, catalog: Catalog?) -> ModelSource {

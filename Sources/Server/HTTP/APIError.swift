@@ -58,6 +58,7 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         case .promptTooLong: return APIError(.badRequest, error.description, code: "context_length_exceeded", param: "messages")
         case .insufficientMemory: return APIError(.init(code: 507, reasonPhrase: "Insufficient Storage"), error.description, code: "insufficient_memory")
         case .loadFailed: return APIError(.internalServerError, error.description, code: "model_load_failed")
+        case .healthCheckFailed: return APIError(.unprocessableContent, error.description, code: "health_check_failed")
         case .timedOut: return APIError(.gatewayTimeout, error.description, code: "timeout")
         case .shuttingDown:
             var e = APIError(.serviceUnavailable, error.description, code: "shutting_down")

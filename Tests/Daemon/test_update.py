@@ -1,0 +1,242 @@
+"""Over-the-air updates end to end: a signed channel on a real nginx, `edgelm pull` staging new
+versions, edgelmd switching to them after a health check, rollbacks, and crashes (SIGKILL through
+EDGELM_FAULT) at every step of the way."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from channel import EDGELM, Channel, Nginx, edgelm, model_files, sha256, variant
+from daemon import SMOL, Daemon
+import synthetic
+
+NAME = "smollm2-135m-instruct"
+PROMPT = "The capital of France is"
+
+
+def greedy(gguf, prompt=PROMPT, tokens=6):
+    """What the model answers to the golden prompt, as the publisher computes it."""
+    run = edgelm("run", "--model", gguf, "--raw", "--temperature", "0", "--max-tokens", str(tokens),
+                 "--prompt", prompt, "--threads", "2")
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
+@unittest.skipUnless(os.path.exists(SMOL), f"the real model {SMOL} is missing (make models fetches it)")
+class UpdateTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="edgelm-update-")
+        cls.v1 = variant(SMOL, os.path.join(cls.dir, "v1.gguf"), 1)
+        cls.v2 = variant(SMOL, os.path.join(cls.dir, "v2.gguf"), 2)
+        cls.v3 = variant(SMOL, os.path.join(cls.dir, "v3.gguf"), 3)
+        cls.expect = greedy(cls.v2)
+        assert cls.expect, "the golden prompt produced no text"
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="case-", dir=self.dir)
+        self.store = os.path.join(self.work, "store")
+        self.channel = Channel(self.work)
+        self.nginx = Nginx(self.channel.path, os.path.join(self.work, "nginx"))
+        self.daemon = None
+        self.name = NAME
+
+    def tearDown(self):
+        if self.daemon:
+            self.daemon.__exit__()
+        self.nginx.stop()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def start_daemon(self, env=None, notify=False):
+        self.daemon = Daemon("--store", self.store, models=(), env=env, notify=notify)
+        return self.daemon
+
+    def pull(self, env=None, daemon=True):
+        args = ["pull", self.name, "--store", self.store, "--channel", self.nginx.url, "--trust", self.channel.trust, "--quiet"]
+        args += ["--daemon", self.daemon.socket] if daemon else ["--no-daemon"]
+        return edgelm(*args, env=env)
+
+    def served(self):
+        """(store version, sha256) of the file edgelmd serves for NAME."""
+        info = self.daemon.client().get("/edgelm/v1/info").json()
+        entry = next((s for s in info["served"] if s["name"] == self.name), None)
+        self.assertIsNotNone(entry, f"edgelmd serves no {self.name}: {info}")
+        return entry["store_version"], sha256(entry["path"])
+
+    def assert_serves(self, version, gguf):
+        self.assertEqual(self.served(), (version, sha256(gguf)))
+        r = self.daemon.client().post("/v1/completions", json={"model": self.name, "prompt": PROMPT, "max_tokens": 3,
+                                                               "temperature": 0})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertGreater(r.json()["usage"]["completion_tokens"], 0)
+
+    def assert_store_verified(self):
+        """Outside staging, every model file is one the signed metadata names, and no trial is left."""
+        signed = self.channel.hashes()
+        for path in model_files(self.store):
+            self.assertIn(sha256(path), signed, f"{path} is not in the signed metadata")
+        trial = os.path.join(self.store, "trial")
+        self.assertEqual(os.listdir(trial) if os.path.isdir(trial) else [], [], "a trial was left pending")
+
+    def install_v1_and_publish_v2(self, health=None):
+        self.channel.pack(self.v1, NAME, 1)
+        self.channel.publish()
+        run = self.pull()
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.channel.pack(self.v2, NAME, 2)
+        self.channel.publish(health=health or (PROMPT, self.expect))
+
+    # --- the whole life of a model -------------------------------------------------------------
+
+    def test_publish_pull_serve_update_rollback_real_model(self):
+        self.lifecycle(self.v1, self.v2, self.v3, self.expect)
+
+    def test_publish_pull_serve_update_rollback_synthetic_model(self):
+        self.name = "synthetic-tiny"
+        models = [synthetic.write(os.path.join(self.work, f"s{i}.gguf"), seed=i) for i in (1, 2, 3)]
+        # The golden answer is whatever the random weights say, when it is printable text.
+        answer = greedy(models[1])
+        self.lifecycle(*models, answer if answer.isprintable() and len(answer) >= 2 else None)
+
+    def lifecycle(self, v1, v2, v3, expect):
+        d = self.start_daemon(notify=True)
+        self.assertEqual(d.client().get("/health").status_code, 503)
+
+        self.channel.pack(v1, self.name, 1)
+        self.channel.publish()
+        run = self.pull()
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn(f"edgelmd serves {self.name}:1", run.stdout)
+        self.assert_serves(1, v1)
+        self.assertEqual(d.client().get("/health").status_code, 200)
+
+        self.channel.pack(v2, self.name, 2)
+        self.channel.publish(health=(PROMPT, expect) if expect else None)
+        run = self.pull()
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn(f"edgelmd serves {self.name}:2 (health check: {'passed' if expect else 'load only'}", run.stdout)
+        self.assert_serves(2, v2)
+        # The swap told systemd: RELOADING=1, then READY=1 again.
+        messages = [m for _, m in d.notify.snapshot()]
+        reloading = [i for i, m in enumerate(messages) if "RELOADING" in m]
+        self.assertTrue(reloading, messages)
+        self.assertTrue(any("READY" in m for m in messages[reloading[-1]:]), messages)
+        # The previous version is kept as an archive only.
+        self.assertFalse(os.path.exists(os.path.join(self.store, "models", self.name, "1.gguf")))
+
+        run = edgelm("rollback", self.name, "--store", self.store, "--daemon", d.socket)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assert_serves(1, v1)
+
+        # A version that fails its health check never serves: the daemon rolls back by itself.
+        self.channel.pack(v3, self.name, 3)
+        self.channel.publish(health=(PROMPT, "an answer this model never gives"))
+        run = self.pull()
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("health check", run.stderr)
+        self.assert_serves(1, v1)
+        self.assert_store_verified()
+        metrics = d.client().get("/metrics").text
+        self.assertIn('edgelm_model_activations_total{result="rolled_back"} 1', metrics)
+        d.stop()
+
+    def test_trace_orders_fsync_rename_fsync_then_flip(self):
+        if not shutil.which("strace"):
+            self.skipTest("strace is not installed (make setup installs it)")
+        self.channel.pack(self.v1, NAME, 1)
+        self.channel.publish()
+        trace = os.path.join(self.work, "trace")
+        run = subprocess.run(["strace", "-f", "-y", "-o", trace, "-e", "trace=fsync,fdatasync,rename,renameat2",
+                              *self.pull_command(daemon=False)], capture_output=True, text=True)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        lines = [line for line in open(trace) if "fsync" in line or "rename" in line]
+        gguf = os.path.join(self.store, "models", NAME, "1.gguf")
+        pointer = os.path.join(self.store, "active", NAME)
+
+        def index(predicate, after=-1):
+            for i, line in enumerate(lines):
+                if i > after and predicate(line):
+                    return i
+            self.fail("missing step after line %d in:\n%s" % (after, "".join(lines)))
+
+        place = index(lambda l: "rename" in l and f'"{gguf}"' in l)
+        staged = lines[place].split('"')[1]
+        synced = index(lambda l: "fsync(" in l and f"<{staged}>" in l)
+        self.assertLess(synced, place, "the GGUF was renamed before it was synced")
+        dir_synced = index(lambda l: "fsync(" in l and f"<{os.path.dirname(gguf)}>" in l, after=place)
+        flip = index(lambda l: "rename" in l and f'"{pointer}"' in l, after=dir_synced)
+        self.assertGreater(flip, dir_synced)
+
+    def pull_command(self, daemon=True):
+        args = [EDGELM, "pull", NAME, "--store", self.store, "--channel", self.nginx.url, "--trust", self.channel.trust,
+                "--quiet"]
+        return args + (["--daemon", self.daemon.socket] if daemon else ["--no-daemon"])
+
+    # --- crashes ----------------------------------------------------------------------------------
+
+    def test_pull_killed_at_every_step_leaves_the_old_model_serving(self):
+        self.start_daemon()
+        self.install_v1_and_publish_v2()
+        # Mid-download and mid-decompress first; then the n-th rename of a run, for growing n,
+        # until a run gets through (each run resumes what the killed ones left).
+        for step in ["download", "decompress"]:
+            run = self.pull(env={"EDGELM_FAULT": step})
+            self.assertEqual(run.returncode, -9, f"{step}: pull was not killed: {run.stdout} {run.stderr}")
+            self.assert_serves(1, self.v1)
+            self.assert_store_verified()
+        killed = 0
+        for n in range(1, 40):
+            run = self.pull(env={"EDGELM_FAULT": f"before-rename@{n}"})
+            if run.returncode == 0:
+                break
+            self.assertEqual(run.returncode, -9, f"before-rename@{n}: pull failed without being killed: {run.stderr}")
+            killed += 1
+            self.assert_serves(1, self.v1)
+            self.assert_store_verified()
+        self.assertEqual(run.returncode, 0, "pull never got past its crash points")
+        # Trust state, archive, manifest and GGUF are each renamed into place.
+        self.assertGreaterEqual(killed, 4)
+        print(f"\n    pull killed at {killed} renames, then completed", end=" ")
+        self.assert_serves(2, self.v2)
+        self.assert_store_verified()
+
+    def test_daemon_killed_during_a_switch_restarts_on_a_verified_model(self):
+        # Stored: v1 (active), v2 (passes its check), v3 (fails it); switched without a daemon.
+        for gguf, version, health in ((self.v1, 1, None), (self.v2, 2, (PROMPT, self.expect)),
+                                      (self.v3, 3, (PROMPT, "an answer this model never gives"))):
+            self.channel.pack(gguf, NAME, version)
+            self.channel.publish(health=health)
+            run = self.pull(daemon=False)
+            self.assertEqual(run.returncode, 0, run.stderr)
+        run = edgelm("activate", f"{NAME}:1", "--store", self.store, "--no-daemon")
+        self.assertEqual(run.returncode, 0, run.stderr)
+
+        for step, version in [("before-rename@1", 2), ("before-flip", 2), ("before-health", 2), ("commit", 2),
+                              ("rollback", 3)]:
+            self.start_daemon(env={"EDGELM_FAULT": step})
+            run = edgelm("activate", f"{NAME}:{version}", "--store", self.store, "--daemon", self.daemon.socket)
+            self.assertNotEqual(run.returncode, 0, f"{step}: the switch completed despite the fault")
+            self.assertEqual(self.daemon.process.wait(timeout=60), -9, f"{step}: edgelmd was not killed")
+            self.daemon.__exit__()
+            self.start_daemon()
+            self.assertIn(self.served()[1], self.channel.hashes())
+            self.assert_serves(1, self.v1)
+            self.assert_store_verified()
+            self.daemon.stop()
+        # After all that, a clean switch still works.
+        self.start_daemon()
+        run = edgelm("activate", f"{NAME}:2", "--store", self.store, "--daemon", self.daemon.socket)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assert_serves(2, self.v2)
+        self.daemon.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
