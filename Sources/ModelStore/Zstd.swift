@@ -127,13 +127,13 @@ public enum Zstd {
         return pump.result
     }
 
-    private static func setting(_ code: Int) throws {
+    static func setting(_ code: Int) throws {
         if ZSTD_isError(code) != 0 { throw ZstdError.compressionFailed(reason: errorName(code)) }
     }
 
     static func errorName(_ code: Int) -> String { String(cString: ZSTD_getErrorName(code)) }
 
-    private static func decodeError(_ code: Int, header: [UInt8], capLog: Int) -> ZstdError {
+    static func decodeError(_ code: Int, header: [UInt8], capLog: Int) -> ZstdError {
         switch ZSTD_getErrorCode(code) {
         case ZSTD_error_frameParameter_windowTooLarge: .windowTooLarge(neededLog: ZstdFrameHeader.windowLog(header), capLog: capLog)
         case ZSTD_error_checksum_wrong: .checksumMismatch(reason: errorName(code))

@@ -13,15 +13,15 @@ extension Zstd {
                               to output: OpenFile) throws -> UInt64 {
         guard let cctx = ZSTD_createCCtx() else { throw ZstdError.outOfMemory }
         defer { ZSTD_freeCCtx(cctx) }
-        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level))
-        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))
-        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, Int32(windowLog)))
-        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_enableLongDistanceMatching, 1))
+        try setting(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level))
+        try setting(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))
+        try setting(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, Int32(windowLog)))
+        try setting(ZSTD_CCtx_setParameter(cctx, ZSTD_c_enableLongDistanceMatching, 1))
         // ZSTD_c_stableInBuffer: libzstd reads the mapped input in place instead of copying a
         // window's worth of it into its own buffer.
-        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_experimentalParam9, 1))
-        try check(ZSTD_CCtx_setPledgedSrcSize(cctx, UInt64(input.count)))
-        if prefix.count > 0 { try check(ZSTD_CCtx_refPrefix(cctx, prefix.baseAddress, prefix.count)) }
+        try setting(ZSTD_CCtx_setParameter(cctx, ZSTD_c_experimentalParam9, 1))
+        try setting(ZSTD_CCtx_setPledgedSrcSize(cctx, UInt64(input.count)))
+        if prefix.count > 0 { try setting(ZSTD_CCtx_refPrefix(cctx, prefix.baseAddress, prefix.count)) }
 
         let capacity = ZSTD_CStreamOutSize()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
@@ -47,11 +47,11 @@ extension Zstd {
                                 into output: UnsafeMutableRawBufferPointer, maxWindowLog: Int) throws {
         guard let dctx = ZSTD_createDCtx() else { throw ZstdError.outOfMemory }
         defer { ZSTD_freeDCtx(dctx) }
-        try check(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, Int32(maxWindowLog)))
+        try setting(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, Int32(maxWindowLog)))
         // ZSTD_d_stableOutBuffer: decode straight into the mapped output, so libzstd allocates no
         // window-sized buffer of its own (a window here spans the prefix: up to 2 GiB).
-        try check(ZSTD_DCtx_setParameter(dctx, ZSTD_d_experimentalParam2, 1))
-        if prefix.count > 0 { try check(ZSTD_DCtx_refPrefix(dctx, prefix.baseAddress, prefix.count)) }
+        try setting(ZSTD_DCtx_setParameter(dctx, ZSTD_d_experimentalParam2, 1))
+        if prefix.count > 0 { try setting(ZSTD_DCtx_refPrefix(dctx, prefix.baseAddress, prefix.count)) }
 
         let capacity = ZSTD_DStreamInSize()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
@@ -86,7 +86,7 @@ extension Zstd {
                     if ZSTD_getErrorCode(hint) == ZSTD_error_dstSize_tooSmall {
                         throw ZstdError.outputTooLarge(limit: UInt64(output.count), declared: nil)
                     }
-                    throw frameError(hint, header: header, capLog: maxWindowLog)
+                    throw decodeError(hint, header: header, capLog: maxWindowLog)
                 }
                 done = hint == 0
                 guard done || (inb.pos, outb.pos) != before else { throw ZstdError.corrupt(reason: "the decoder made no progress") }
@@ -96,19 +96,5 @@ extension Zstd {
         }
         guard done else { throw ZstdError.truncated(afterBytes: consumed) }
         guard outb.pos == output.count else { throw ZstdError.corrupt(reason: "the frame decoded to \(outb.pos) bytes, \(output.count) expected") }
-    }
-
-    private static func check(_ code: Int) throws {
-        if ZSTD_isError(code) != 0 { throw ZstdError.compressionFailed(reason: errorName(code)) }
-    }
-
-    private static func frameError(_ code: Int, header: [UInt8], capLog: Int) -> ZstdError {
-        switch ZSTD_getErrorCode(code) {
-        case ZSTD_error_frameParameter_windowTooLarge: .windowTooLarge(neededLog: ZstdFrameHeader.windowLog(header), capLog: capLog)
-        case ZSTD_error_checksum_wrong: .checksumMismatch(reason: errorName(code))
-        case ZSTD_error_prefix_unknown: .notZstd
-        case ZSTD_error_memory_allocation: .outOfMemory
-        default: .corrupt(reason: errorName(code))
-        }
     }
 }

@@ -7,34 +7,16 @@ import XCTest
 import TestSupport
 
 /// `pull` choosing a patch over the full archive, against a channel served by a real nginx.
-final class PullDeltaTests: TemporaryDirectoryTestCase {
-    var channel: URL!
-    var nginx: NginxServer!
-    var targetsKey: SigningKey!
+final class PullDeltaTests: ChannelTestCase {
     var store: Store!
-    var trustedRoot: Data!
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        channel = dir.appendingPathComponent("channel")
-        let rootKey = SigningKey()
-        targetsKey = SigningKey()
-        let root = RootMetadata(version: 1, expires: Date() + 86400 * 365, rootKeys: [rootKey.publicKey], rootThreshold: 1,
-                                targetKeys: [targetsKey.publicKey], targetThreshold: 1)
-        try ChannelPublisher.writeRoot(root, signers: [rootKey], channel: channel)
-        trustedRoot = try Data(contentsOf: channel.appendingPathComponent("1.root.json"))
         store = try Store(root: dir.appendingPathComponent("store"))
-        nginx = try NginxServer(root: channel, prefix: dir.appendingPathComponent("nginx"))
     }
 
-    override func tearDownWithError() throws {
-        nginx?.stop()
-        nginx = nil
-        try super.tearDownWithError()
-    }
-
-    func pull() -> Pull {
-        Pull(store: store, channel: nginx.baseURL, trustedRoot: trustedRoot, deviceID: "test-device", memoryBudget: 1 << 30,
+    func pull() throws -> Pull {
+        Pull(store: store, channel: nginx.baseURL, trustedRoot: try trustedRoot, deviceID: "test-device", memoryBudget: 1 << 30,
              downloader: Downloader(options: .init(stallTimeout: 10)))
     }
 
