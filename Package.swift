@@ -61,7 +61,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "edgelm", dependencies: [
-            "Generation", "GGUF", "ModelStore", "Tokenizer", "Kernels", "Transformer",
+            "Generation", "GGUF", "ModelStore", "Tokenizer", "Kernels", "Transformer", "Systemd",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),

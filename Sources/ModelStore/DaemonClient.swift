@@ -14,9 +14,14 @@ public struct DaemonActivation: Decodable, Sendable, Equatable, CustomStringConv
     public let previous: Int?
     public let status: String
     public let health: String
+    /// Requests that were running when the switch happened; they finish on the previous file.
+    public let finishing_on_previous: Int?
 
     public var description: String {
-        "edgelmd serves \(model):\(version) (health check: \(health)\(previous.map { "; previous version \($0)" } ?? ""))"
+        var notes = ["health check: \(health)"]
+        if let previous { notes.append("previous version \(previous)") }
+        if let n = finishing_on_previous, n > 0 { notes.append("\(n) running request\(n == 1 ? "" : "s") finishing on it") }
+        return "edgelmd serves \(model):\(version) (\(notes.joined(separator: "; ")))"
     }
 }
 

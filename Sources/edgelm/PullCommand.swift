@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ModelStore
+import Systemd
 
 /// The settings `pull` and `update` share. Each comes from its flag, else the configuration file,
 /// else its default; only the store also listens to `$EDGELM_STORE` (between flag and file).
@@ -69,8 +70,15 @@ struct PullSettings {
     /// One model: verify, download (with progress on stderr unless quiet), import, activate.
     func pull(_ name: String) throws -> PullOutcome {
         let display = quiet ? nil : ProgressDisplay(label: name)
+        let status = Notifier.isActive ? ServiceStatus(label: name) : nil
+        status?.say("checking the channel for \(name)")
         var progress: (@Sendable (DownloadProgress) -> Void)? = nil
-        if let display { progress = { display.update($0) } }
+        if display != nil || status != nil {
+            progress = { p in
+                display?.update(p)
+                status?.update(p)
+            }
+        }
         let options = Downloader.Options(stallTimeout: stallTimeout, bandwidthLimit: limitRate, progress: progress)
         var pull = Pull(store: store, channel: channel, trustedRoot: trustedRoot, deviceID: deviceID,
                         memoryBudget: memoryBudget, downloader: Downloader(options: options))
@@ -80,7 +88,38 @@ struct PullSettings {
         }
         defer { display?.finish() }
         let configured = pull
-        return try runBlocking { try await configured.run(name) }
+        do {
+            let outcome = try runBlocking { try await configured.run(name) }
+            status?.say("\(outcome)")
+            return outcome
+        } catch {
+            status?.say("\(name): \(error)")
+            throw error
+        }
+    }
+}
+
+/// Under systemd (edgelm-update.service) progress also goes to the service manager as `STATUS=`,
+/// so `systemctl status edgelm-update` shows what a long download is doing; once a second at most.
+final class ServiceStatus: @unchecked Sendable {
+    let label: String
+    private let lock = NSLock()
+    private var last: ContinuousClock.Instant?
+
+    init(label: String) { self.label = label }
+
+    func say(_ text: String) { _ = Notifier.notify(.status(text)) }
+
+    func update(_ p: DownloadProgress) {
+        let now = ContinuousClock.now
+        let due = lock.withLock {
+            if let last, last.duration(to: now) < .seconds(1), p.bytes < p.total { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let percent = p.total > 0 ? Double(p.bytes) * 100 / Double(p.total) : 0
+        say(String(format: "downloading %@: %.1f / %.1f MB (%.0f%%)", label, Double(p.bytes) / 1e6, Double(p.total) / 1e6, percent))
     }
 }
 

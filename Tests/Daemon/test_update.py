@@ -1,14 +1,17 @@
 """Over-the-air updates end to end: a signed channel on a real nginx, `edgelm pull` staging new
 versions, edgelmd switching to them after a health check, rollbacks, and crashes (SIGKILL through
 EDGELM_FAULT) at every step of the way."""
+import json
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 from channel import EDGELM, Channel, Nginx, edgelm, model_files, sha256, variant
-from daemon import SMOL, Daemon
+from daemon import SMOL, Daemon, NotifyListener
 import synthetic
 
 NAME = "smollm2-135m-instruct"
@@ -96,7 +99,7 @@ class UpdateTest(unittest.TestCase):
     # --- the whole life of a model -------------------------------------------------------------
 
     def test_publish_pull_serve_update_rollback_real_model(self):
-        self.lifecycle(self.v1, self.v2, self.v3, self.expect)
+        self.lifecycle(self.v1, self.v2, self.v3, self.expect, running_request=True)
 
     def test_publish_pull_serve_update_rollback_synthetic_model(self):
         self.name = "synthetic-tiny"
@@ -105,7 +108,33 @@ class UpdateTest(unittest.TestCase):
         answer = greedy(models[1])
         self.lifecycle(*models, answer if answer.isprintable() and len(answer) >= 2 else None)
 
-    def lifecycle(self, v1, v2, v3, expect):
+    def start_stream(self, tokens):
+        """A streaming completion that counts (temperature 0 keeps it going); returns its thread
+        once the first token has arrived, with `result` filled in when it ends."""
+        started = threading.Event()
+
+        def run():
+            with self.daemon.client() as c, c.stream("POST", "/v1/completions", json={
+                    "model": self.name, "prompt": "1, 2, 3, 4, 5, 6, 7, 8, 9, 10,", "max_tokens": tokens,
+                    "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}) as r:
+                for line in r.iter_lines():
+                    if not line.startswith("data: {"):
+                        continue
+                    event = json.loads(line[6:])
+                    started.set()
+                    if event.get("usage"):
+                        thread.result["tokens"] = event["usage"]["completion_tokens"]
+                    elif event.get("choices") and event["choices"][0].get("finish_reason"):
+                        thread.result["finish_reason"] = event["choices"][0]["finish_reason"]
+            started.set()
+
+        thread = threading.Thread(target=run)
+        thread.result = {}
+        thread.start()
+        self.assertTrue(started.wait(30), "the stream never started")
+        return thread
+
+    def lifecycle(self, v1, v2, v3, expect, running_request=False):
         d = self.start_daemon(notify=True)
         self.assertEqual(d.client().get("/health").status_code, 503)
 
@@ -131,8 +160,18 @@ class UpdateTest(unittest.TestCase):
         # The previous version is kept as an archive only.
         self.assertFalse(os.path.exists(os.path.join(self.store, "models", self.name, "1.gguf")))
 
-        run = edgelm("rollback", self.name, "--store", self.store, "--daemon", d.socket)
-        self.assertEqual(run.returncode, 0, run.stderr)
+        if running_request:
+            # A request running across the switch finishes on the file it started on.
+            stream = self.start_stream(tokens=300)
+            run = edgelm("rollback", self.name, "--store", self.store, "--daemon", d.socket)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            self.assertIn("1 running request finishing on it", run.stdout)
+            stream.join(60)
+            self.assertEqual(stream.result.get("finish_reason"), "length", stream.result)
+            self.assertEqual(stream.result.get("tokens"), 300, stream.result)
+        else:
+            run = edgelm("rollback", self.name, "--store", self.store, "--daemon", d.socket)
+            self.assertEqual(run.returncode, 0, run.stderr)
         self.assert_serves(1, v1)
 
         # A version that fails its health check never serves: the daemon rolls back by itself.
@@ -173,6 +212,22 @@ class UpdateTest(unittest.TestCase):
         dir_synced = index(lambda l: "fsync(" in l and f"<{os.path.dirname(gguf)}>" in l, after=place)
         flip = index(lambda l: "rename" in l and f'"{pointer}"' in l, after=dir_synced)
         self.assertGreater(flip, dir_synced)
+
+    def test_pull_reports_progress_to_the_service_manager(self):
+        # What edgelm-update.service shows in `systemctl status`: STATUS= lines on NOTIFY_SOCKET.
+        self.channel.pack(self.v1, NAME, 1)
+        self.channel.publish()
+        listener = NotifyListener(self.work)
+        try:
+            run = self.pull(env={"NOTIFY_SOCKET": listener.path}, daemon=False)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            time.sleep(0.3)  # datagrams already sent; let the listener thread read them
+            statuses = [m["STATUS"] for _, m in listener.snapshot() if "STATUS" in m]
+        finally:
+            listener.close()
+        self.assertEqual(statuses[0], f"checking the channel for {NAME}")
+        self.assertTrue(any(s.startswith(f"downloading {NAME}: ") and s.endswith("(100%)") for s in statuses), statuses)
+        self.assertTrue(statuses[-1].startswith(f"downloaded {NAME}:1"), statuses)
 
     def pull_command(self, daemon=True):
         args = [EDGELM, "pull", NAME, "--store", self.store, "--channel", self.nginx.url, "--trust", self.channel.trust,
