@@ -186,6 +186,21 @@ class UpdateTest(unittest.TestCase):
         self.assertIn('edgelm_model_activations_total{result="rolled_back"} 1', metrics)
         d.stop()
 
+    def test_tampered_archive_is_refused_while_the_old_model_serves(self):
+        self.start_daemon()
+        self.install_v1_and_publish_v2()
+        archive = os.path.join(self.channel.path, next(m["archive"] for m in self.channel.models() if m["version"] == 2))
+        with open(archive, "r+b") as f:
+            f.seek(os.path.getsize(archive) // 2)
+            byte = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([byte[0] ^ 0x01]))
+        run = self.pull()
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("sha256", run.stderr)
+        self.assert_serves(1, self.v1)
+        self.assert_store_verified()
+
     def test_trace_orders_fsync_rename_fsync_then_flip(self):
         if not shutil.which("strace"):
             self.skipTest("strace is not installed (make setup installs it)")
