@@ -63,18 +63,20 @@ typedef struct {
     float scale;
 } attention_decode_job;
 
+// One task per sequence and KV head: the query heads sharing that KV head go together, so its
+// keys and values are read once for all of them.
 static void attention_decode_task(void *ctx, int task, int n_tasks) {
     const attention_decode_job *j = ctx;
-    const int64_t i = task / j->n_head, h = task % j->n_head;
-    const int64_t kvh = h / (j->n_head / j->n_head_kv), d = j->head_dim;
+    const int64_t i = task / j->n_head_kv, kvh = task % j->n_head_kv, d = j->head_dim;
+    const int64_t group = j->n_head / j->n_head_kv, h = kvh * group;
     const ek_attention_seq *sq = &j->seqs[i];
-    ek_ops()->attend_f16(d, j->q + (i * j->n_head + h) * d, sq->k + kvh * d, sq->v + kvh * d, sq->pos + 1,
-                         j->n_head_kv * d, j->scale, j->out + (i * j->n_head + h) * d);
+    ek_ops()->attend_f16_group(d, (int)group, j->q + (i * j->n_head + h) * d, sq->k + kvh * d, sq->v + kvh * d,
+                               sq->pos + 1, j->n_head_kv * d, j->scale, j->out + (i * j->n_head + h) * d);
 }
 
 void ek_attention_decode(ek_pool *pool, const float *q, const ek_attention_seq *seqs, int64_t n_seq, float *out,
                          int64_t n_head, int64_t n_head_kv, int64_t head_dim, float scale) {
     if (n_seq <= 0 || head_dim > EK_ATTENTION_MAX_HEAD_DIM) return;
     attention_decode_job job = { q, seqs, out, n_head, n_head_kv, head_dim, scale };
-    ek_pool_run(pool, attention_decode_task, &job, (int)(n_seq * n_head));
+    ek_pool_run(pool, attention_decode_task, &job, (int)(n_seq * n_head_kv));
 }

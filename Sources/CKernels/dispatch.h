@@ -35,6 +35,10 @@ typedef struct {
     // lane order with fused multiply-adds, acc = fma(v, s, acc).
     void (*attend_f16)(int64_t d, const float *q, const ek_fp16 *k, const ek_fp16 *v, int64_t n_kv,
                        int64_t kv_stride, float scale, float *out);
+    // attend_f16 for g query heads that share this KV head: queries and outputs g rows of d
+    // floats; each head's result is exactly attend_f16's (the keys and values are read once).
+    void (*attend_f16_group)(int64_t d, int g, const float *q, const ek_fp16 *k, const ek_fp16 *v, int64_t n_kv,
+                             int64_t kv_stride, float scale, float *out);
     float (*dot_f32_f16)(int64_t n, const float *a, const ek_fp16 *b);
     void (*mad_f32_f16)(int64_t n, float *acc, const ek_fp16 *v, float s);      // acc += v * s
     void (*f32_to_f16)(const float *x, ek_fp16 *y, int64_t n);
@@ -44,6 +48,8 @@ typedef struct {
 // The scalar op kernels (ops.c).
 extern const ek_op_kernels ek_generic_ops;
 #define EK_ATTENTION_MAX_HEAD_DIM 1024
+// Query heads per KV head that the vector group kernels take at once (more go in several calls).
+#define EK_ATTENTION_MAX_GROUP 8
 // The short-batch attention score (ops.c), for variants that only vectorise some head sizes.
 float ek_attention_dot_f16(int64_t n, const ek_fp16 *a, const ek_fp16 *b);
 

@@ -94,6 +94,11 @@ static void attend_f16_generic(int64_t d, const float *q, const ek_fp16 *k, cons
     for (int64_t c = 0; c < d; c++) out[c] = ek_half_to_float(acc[c]) * inv;
 }
 
+static void attend_f16_group_generic(int64_t d, int g, const float *q, const ek_fp16 *k, const ek_fp16 *v, int64_t n_kv,
+                                     int64_t kv_stride, float scale, float *out) {
+    for (int h = 0; h < g; h++) attend_f16_generic(d, q + h * d, k, v, n_kv, kv_stride, scale, out + h * d);
+}
+
 // The f32 attention path (long prompts) is the engine's own numerics, laid out for SIMD: 16 fused
 // multiply-add lanes (element i goes to lane i % 16), folded pairwise (lane j += lane j + w for
 // w = 8, 4, 2, 1), then the last n % 16 elements fused in one by one. Every variant computes
@@ -134,6 +139,7 @@ const ek_op_kernels ek_generic_ops = {
     .add = add_generic,
     .rope = rope_generic,
     .attend_f16 = attend_f16_generic,
+    .attend_f16_group = attend_f16_group_generic,
     .dot_f32_f16 = dot_f32_f16_generic,
     .mad_f32_f16 = mad_f32_f16_generic,
     .f32_to_f16 = f32_to_f16_generic,

@@ -446,6 +446,17 @@ static void check_attention(ek_variant v) {
             char what[64];
             snprintf(what, sizeof what, "attend_f16(n_kv=%lld)", (long long)n_kv);
             compare_rows(what, v, d, ref, got);
+            // Groups of query heads sharing the KV head: each row must be its single-head result.
+            static const int groups[] = { 1, 3, 7, 9 };
+            static float gq[9 * MAX_D], gref[9 * MAX_D], gout[9 * MAX_D];
+            for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++) {
+                const int n_group = groups[gi];
+                for (int64_t i = 0; i < n_group * d; i++) gq[i] = rnd_activation();
+                for (int h = 0; h < n_group; h++) g->attend_f16(d, gq + h * d, k + d, vv + d, n_kv, stride, 0.125f, gref + h * d);
+                t->attend_f16_group(d, n_group, gq, k + d, vv + d, n_kv, stride, 0.125f, gout);
+                snprintf(what, sizeof what, "attend_f16_group(g=%d, n_kv=%lld)", n_group, (long long)n_kv);
+                compare_rows(what, v, n_group * d, gref, gout);
+            }
         }
     }
 }

@@ -297,6 +297,11 @@ static void ek_attend_f16_neon(int64_t d, const float *q, const ek_fp16 *k, cons
     for (int64_t c = 0; c < d; c += 4) vst1q_f32(out + c, vmulq_n_f32(vld1q_f32(acc + c), inv));
 }
 
+static void ek_attend_f16_group_neon(int64_t d, int g, const float *q, const ek_fp16 *k, const ek_fp16 *v, int64_t n_kv,
+                                     int64_t kv_stride, float scale, float *out) {
+    for (int h = 0; h < g; h++) ek_attend_f16_neon(d, q + h * d, k, v, n_kv, kv_stride, scale, out + h * d);
+}
+
 // Long prompts: the canonical layout, 16 FMA lanes (four vectors) folded pairwise 8, 4, 2, 1,
 // then the tail fused in one element at a time.
 static float ek_dot_f32_f16_neon(int64_t n, const float *a, const ek_fp16 *b) {
@@ -374,6 +379,7 @@ void ek_patch_neon_float(ek_type_traits *types, ek_op_kernels *ops) {
     ops->add = ek_add_neon;
     ops->rope = ek_rope_neon;
     ops->attend_f16 = ek_attend_f16_neon;
+    ops->attend_f16_group = ek_attend_f16_group_neon;
     ops->dot_f32_f16 = ek_dot_f32_f16_neon;
     ops->mad_f32_f16 = ek_mad_f32_f16_neon;
     ops->f32_to_f16 = ek_f32_to_f16_neon;

@@ -390,6 +390,62 @@ EK_AVX2_INLINE void attend_f16_body(const int64_t d, const float *q, const ek_fp
     for (int64_t c = 0; c < d; c += 8) _mm256_storeu_ps(out + c, _mm256_mul_ps(_mm256_load_ps(acc + c), inv));
 }
 
+// attend_f16_body for the g query heads of one KV head: each head runs exactly its own steps, but
+// a value row is converted once for all of them, and the heads' accumulators, which each wait on
+// the previous position, advance side by side.
+EK_AVX2_INLINE void attend_f16_group_body(const int64_t d, const int g, const float *q, const ek_fp16 *k,
+                                          const ek_fp16 *v, int64_t n_kv, int64_t kv_stride, float scale, float *out) {
+    float qf[EK_ATTENTION_MAX_GROUP][EK_ATTENTION_MAX_HEAD_DIM] __attribute__((aligned(32)));
+    float acc[EK_ATTENTION_MAX_GROUP][EK_ATTENTION_MAX_HEAD_DIM] __attribute__((aligned(32)));
+    float vf[EK_ATTENTION_MAX_HEAD_DIM] __attribute__((aligned(32)));
+    float m[EK_ATTENTION_MAX_GROUP], sum[EK_ATTENTION_MAX_GROUP];
+    for (int h = 0; h < g; h++) {
+        for (int64_t c = 0; c < d; c += 8) {
+            _mm256_store_ps(qf[h] + c, round_f16x8(_mm256_loadu_ps(q + h * d + c)));
+            _mm256_store_ps(acc[h] + c, _mm256_setzero_ps());
+        }
+        m[h] = -INFINITY;
+        sum[h] = 0.0f;
+    }
+    for (int64_t t0 = 0; t0 < n_kv; t0 += 8) {
+        const int n = n_kv - t0 < 8 ? (int)(n_kv - t0) : 8;
+        for (int p = 0; p < n; p++) {
+            const char *vr = (const char *)(v + (t0 + p) * kv_stride);
+            for (int64_t b = 0; b < 2 * d; b += 64) _mm_prefetch(vr + b, _MM_HINT_T0);
+        }
+        float sc[EK_ATTENTION_MAX_GROUP][8];
+        for (int h = 0; h < g; h++) {
+            _mm256_storeu_ps(sc[h], _mm256_mul_ps(scores8(d, qf[h], k + t0 * kv_stride, kv_stride, n), _mm256_set1_ps(scale)));
+        }
+        for (int p = 0; p < n; p++) {
+            const ek_fp16 *vr = v + (t0 + p) * kv_stride;
+            for (int64_t c = 0; c < d; c += 8) _mm256_store_ps(vf + c, load_f16x8(vr + c));
+            for (int h = 0; h < g; h++) {
+                const float s = sc[h][p];
+                float ms = 1.0f, vs = 1.0f;
+                if (s > m[h]) {
+                    ms = expf(m[h] - s);  // 0 on the first step
+                    m[h] = s;
+                    const __m256 f = _mm256_set1_ps(ms);
+                    for (int64_t c = 0; c < d; c += 8) _mm256_store_ps(acc[h] + c, round_f16x8(_mm256_mul_ps(_mm256_load_ps(acc[h] + c), f)));
+                } else {
+                    vs = expf(s - m[h]);
+                }
+                const __m256 w = _mm256_set1_ps(vs);
+                for (int64_t c = 0; c < d; c += 8) {
+                    _mm256_store_ps(acc[h] + c, round_f16x8(_mm256_add_ps(_mm256_load_ps(acc[h] + c),
+                                                                          _mm256_mul_ps(_mm256_load_ps(vf + c), w))));
+                }
+                sum[h] = sum[h] * ms + vs;
+            }
+        }
+    }
+    for (int h = 0; h < g; h++) {
+        const __m256 inv = _mm256_set1_ps(sum[h] == 0.0f ? 0.0f : 1.0f / sum[h]);
+        for (int64_t c = 0; c < d; c += 8) _mm256_storeu_ps(out + h * d + c, _mm256_mul_ps(_mm256_load_ps(acc[h] + c), inv));
+    }
+}
+
 // Head sizes that are multiples of 8; the common ones get copies whose loops unroll.
 EK_AVX2 static void attend_f16(int64_t d, const float *q, const ek_fp16 *k, const ek_fp16 *v, int64_t n_kv,
                                int64_t kv_stride, float scale, float *out) {
@@ -397,6 +453,20 @@ EK_AVX2 static void attend_f16(int64_t d, const float *q, const ek_fp16 *k, cons
     else if (d == 128) attend_f16_body(128, q, k, v, n_kv, kv_stride, scale, out);
     else if (d % 8 == 0 && d <= EK_ATTENTION_MAX_HEAD_DIM) attend_f16_body(d, q, k, v, n_kv, kv_stride, scale, out);
     else ek_generic_ops.attend_f16(d, q, k, v, n_kv, kv_stride, scale, out);
+}
+
+// The group's working set (queries, accumulators) is kept to head sizes up to 128.
+EK_AVX2 static void attend_f16_group(int64_t d, int g, const float *q, const ek_fp16 *k, const ek_fp16 *v, int64_t n_kv,
+                                     int64_t kv_stride, float scale, float *out) {
+    if (d % 8 != 0 || d > 128) {
+        for (int h = 0; h < g; h++) attend_f16(d, q + h * d, k, v, n_kv, kv_stride, scale, out + h * d);
+        return;
+    }
+    for (int h0 = 0; h0 < g; h0 += EK_ATTENTION_MAX_GROUP) {
+        const int n = g - h0 < EK_ATTENTION_MAX_GROUP ? g - h0 : EK_ATTENTION_MAX_GROUP;
+        if (d == 64) attend_f16_group_body(64, n, q + h0 * d, k, v, n_kv, kv_stride, scale, out + h0 * d);
+        else attend_f16_group_body(d, n, q + h0 * d, k, v, n_kv, kv_stride, scale, out + h0 * d);
+    }
 }
 
 // Long prompts: the canonical layout, 16 FMA lanes (two vectors) folded pairwise 8, 4, 2, 1, then
@@ -442,6 +512,7 @@ void ek_patch_avx2_float(ek_type_traits *types, ek_op_kernels *ops) {
     ops->add = add_f32;
     ops->rope = rope;
     ops->attend_f16 = attend_f16;
+    ops->attend_f16_group = attend_f16_group;
     ops->dot_f32_f16 = dot_f32_f16;
     ops->mad_f32_f16 = mad_f32_f16;
     ops->f32_to_f16 = f32_to_f16_row;
