@@ -27,6 +27,7 @@ EK_AVX2_INLINE ek_fp16 f2h(float f) { return (ek_fp16)_cvtss_sh(f, _MM_FROUND_TO
 EK_AVX2_INLINE uint32_t load_u32(const void *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 EK_AVX2_INLINE __m256i load256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 EK_AVX2_INLINE __m128i load128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
+EK_AVX2_INLINE __m256 load_f16x8(const ek_fp16 *p) { return _mm256_cvtph_ps(load128(p)); }
 
 EK_AVX2_INLINE float hsum_ps(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -125,6 +126,7 @@ EK_AVX2_INLINE __m256i sum4x4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) 
 
 // Each unit installs its kernels into the tables (called by ek_patch_avx2).
 void ek_patch_avx2_float(ek_type_traits *types, ek_op_kernels *ops);
+void ek_patch_avx2_attention(ek_op_kernels *ops);   // called by ek_patch_avx2_float
 void ek_patch_avx2_b32(ek_type_traits *types);
 void ek_patch_avx2_b32_block(ek_type_traits *types);   // called by ek_patch_avx2_b32
 void ek_patch_avx2_k(ek_type_traits *types);
