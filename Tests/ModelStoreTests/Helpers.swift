@@ -29,6 +29,38 @@ class TemporaryDirectoryTestCase: XCTestCase {
         return p
     }
 
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The edgelm built beside this test bundle (not another build folder's older copy).
+    var edgelmPath: String {
+        let candidates = [Bundle.main.executableURL?.deletingLastPathComponent(), Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
+            .compactMap { $0?.appendingPathComponent("edgelm").path }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    /// Runs the CLI with `$EDGELM_STORE` unset (tests name their store), plus `environment`.
+    func edgelm(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: edgelmPath)
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["EDGELM_STORE"] = nil
+        p.environment = env.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Outputs are a few lines: reading one pipe after the other cannot fill either.
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
     func read(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
 
     /// A small valid GGUF; each seed gives different weights (and so a different sha256).

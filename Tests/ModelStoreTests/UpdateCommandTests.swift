@@ -8,37 +8,6 @@ import TestSupport
 final class UpdateCommandTests: ChannelTestCase {
     var storeRoot: URL { dir.appendingPathComponent("store") }
 
-    struct Run {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    /// The edgelm built beside this test bundle.
-    var edgelmPath: String {
-        let candidates = [Bundle.main.executableURL?.deletingLastPathComponent(), Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-            .compactMap { $0?.appendingPathComponent("edgelm").path }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-    }
-
-    func edgelm(_ arguments: [String]) throws -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: edgelmPath)
-        p.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["EDGELM_STORE"] = nil
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Outputs are a few lines: reading one pipe after the other cannot fill either.
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-
     func config(_ text: String, name: String = "edgelm.yaml") throws -> String {
         try write(Array(text.utf8), to: name)
     }
