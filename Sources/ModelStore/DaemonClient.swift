@@ -25,6 +25,25 @@ public struct DaemonActivation: Decodable, Sendable, Equatable, CustomStringConv
     }
 }
 
+/// One step of a pull, as the update service reports it to the daemon
+/// (`POST /edgelm/v1/models/NAME/progress`).
+public struct UpdateReport: Codable, Sendable, Equatable {
+    /// checking, downloading, staged or failed.
+    public var phase: String
+    public var version: Int?
+    public var bytes: UInt64?
+    public var total: UInt64?
+    public var message: String?
+
+    public init(phase: String, version: Int? = nil, bytes: UInt64? = nil, total: UInt64? = nil, message: String? = nil) {
+        self.phase = phase
+        self.version = version
+        self.bytes = bytes
+        self.total = total
+        self.message = message
+    }
+}
+
 public enum DaemonClientError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The daemon refused; it keeps serving what it served before.
     case refused(status: Int, message: String)
@@ -72,7 +91,25 @@ public struct DaemonClient: Sendable {
         return try await post("/edgelm/v1/models/\(name)/rollback", body: "{}")
     }
 
+    /// Tells the daemon how an update of `name` is going (its update events and metrics).
+    public func report(_ name: String, _ progress: UpdateReport) async throws {
+        try ModelID.validate(name: name)
+        let body = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
+        _ = try await send("/edgelm/v1/models/\(name)/progress", body: body, timeout: .seconds(10))
+    }
+
     private func post(_ path: String, body: String) async throws -> DaemonActivation {
+        // Loading and checking a large model on a small board takes a while.
+        let bytes = try await send(path, body: body, timeout: .minutes(30))
+        do {
+            return try JSONDecoder().decode(DaemonActivation.self, from: bytes)
+        } catch {
+            throw DaemonClientError.refused(status: 200, message: "unexpected answer: \(String(decoding: bytes.prefix(512), as: UTF8.self))")
+        }
+    }
+
+    /// POSTs a JSON body; returns the body of a 200 answer, else throws what the daemon said.
+    private func send(_ path: String, body: String, timeout: TimeAmount) async throws -> Data {
         guard let url = URL(httpURLWithSocketPath: socket, uri: path) else {
             throw DaemonClientError.unreachable(socket: socket, reason: "not a usable socket path")
         }
@@ -84,8 +121,7 @@ public struct DaemonClient: Sendable {
         let response: HTTPClientResponse
         let data: ByteBuffer
         do {
-            // Loading and checking a large model on a small board takes a while.
-            response = try await client.execute(request, timeout: .minutes(30))
+            response = try await client.execute(request, timeout: timeout)
             data = try await response.body.collect(upTo: 64 * 1024)
             try? await client.shutdown()
         } catch {
@@ -98,10 +134,6 @@ public struct DaemonClient: Sendable {
             let message = (try? JSONDecoder().decode(Failure.self, from: bytes).error.message) ?? String(decoding: bytes.prefix(512), as: UTF8.self)
             throw DaemonClientError.refused(status: Int(response.status.code), message: message)
         }
-        do {
-            return try JSONDecoder().decode(DaemonActivation.self, from: bytes)
-        } catch {
-            throw DaemonClientError.refused(status: 200, message: "unexpected answer: \(String(decoding: bytes.prefix(512), as: UTF8.self))")
-        }
+        return bytes
     }
 }

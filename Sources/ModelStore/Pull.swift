@@ -31,12 +31,12 @@ public enum PullOutcome: Sendable, Equatable, CustomStringConvertible {
         func mb(_ bytes: UInt64) -> String { String(format: "%.1f", Double(bytes) / 1e6) + " MB" }
         switch self {
         case let .alreadyNewest(name, version): return "\(name):\(version) is already the newest"
-        case let .installed(name, version, bytes): return "downloaded \(name):\(version) (\(mb(bytes))) and activated it"
+        case let .installed(name, version, bytes): return "downloaded \(name):\(version) (\(mb(bytes)))"
         case let .patched(name, version, base, bytes):
-            return "patched \(name):\(base) to \(name):\(version) (downloaded \(mb(bytes))) and activated it"
+            return "patched \(name):\(base) to \(name):\(version) (downloaded \(mb(bytes)))"
         case let .installedAfterDeltaFailed(name, version, bytes, reason):
-            return "\(reason); downloaded \(name):\(version) (\(mb(bytes))) and activated it"
-        case let .switched(name, version): return "\(name):\(version) was already downloaded; activated it"
+            return "\(reason); downloaded \(name):\(version) (\(mb(bytes)))"
+        case let .switched(name, version): return "\(name):\(version) was already downloaded"
         }
     }
 }
@@ -72,16 +72,22 @@ public struct Pull: Sendable {
     public var memoryBudget: UInt64
     public var downloader: Downloader
     public var now: @Sendable () -> Date
-    /// Who switches to a new version once it is verified and stored.
+    /// Who switches to a new version once it is verified and staged.
     public var activation: Activation = .store
-    /// Receives the daemon's report of a switch.
+    /// Told when a version is staged, before the switch is asked for.
+    public var onStaged: (@Sendable (Manifest) async -> Void)?
+    /// Receives the report of a switch (the daemon's, or the store's).
     public var onSwitch: (@Sendable (String) -> Void)?
 
     public enum Activation: Sendable {
-        /// Flip the store's active pointer (no daemon runs; it serves the version at its next start).
+        /// Move the version into the store and flip its active pointer here (no daemon runs; it
+        /// serves the version from its next start). Needs write access to the whole store.
         case store
-        /// Ask the running daemon, which loads and checks the version before it commits.
+        /// Ask the running daemon, which moves the version in, loads and checks it, then commits.
         case daemon(DaemonClient)
+        /// Leave the version staged: edgelmd switches to it, through its health check, when it
+        /// next starts. What the update service does when no daemon listens.
+        case later
     }
 
     public init(store: Store, channel: String, trustedRoot: Data, deviceID: String, memoryBudget: UInt64,
@@ -97,7 +103,7 @@ public struct Pull: Sendable {
         self.now = now
     }
 
-    var trustDir: URL { store.root.appendingPathComponent("trust") }
+    var trustDir: URL { store.stagingArea.appendingPathComponent("trust") }
     var rootURL: URL { trustDir.appendingPathComponent("root.json") }
     var seenURL: URL { trustDir.appendingPathComponent("seen.json") }
 
@@ -121,7 +127,7 @@ public struct Pull: Sendable {
     }
 
     func saveTrust(_ trust: ChannelTrust) throws {
-        try store.withWriteLock {
+        try store.withStagingLock {
             try FS.makeDirectory(trustDir)
             try FS.writeAtomically(trust.rootData, to: rootURL, staging: store.staging)
             let seen = try JSONEncoder().encode(Seen(targetsVersion: trust.seenTargetsVersion))
@@ -167,18 +173,18 @@ public struct Pull: Sendable {
         throw PullError.noneOffered(name: name, reasons: reasons)
     }
 
-    /// The whole pull. Nothing in the store changes unless the archive and the GGUF match the
-    /// signed metadata; the new version becomes active only once both were checked.
+    /// The whole pull. Only the staging area is written until a version is verified against the
+    /// signed metadata; then whoever `activation` names moves it in and switches to it.
     public func run(_ name: String) async throws -> PullOutcome {
         let model = try await choose(name)
         let stored = try store.versions(of: name)
-        if stored.contains(model.version) {
-            let m = try store.manifest(name, model.version)
-            if try store.activeVersion(name) != model.version, try !store.wasTried(name, model.version),
-               m.ggufSHA256 == model.ggufSHA256 {
-                try await switchTo(m)
-                return .switched(name: name, version: model.version)
-            }
+        // Downloaded by an earlier pull that stopped before the switch, and never switched to.
+        let known = stored.contains(model.version) ? try store.manifest(name, model.version)
+            : try store.stagedManifest(name, model.version)
+        if let known, known.ggufSHA256 == model.ggufSHA256, try store.activeVersion(name) != model.version,
+           try !store.wasTried(name, model.version) {
+            try await switchTo(known)
+            return .switched(name: name, version: model.version)
         }
         if let newest = stored.last, newest >= model.version {
             return .alreadyNewest(name: name, version: newest)
@@ -187,25 +193,28 @@ public struct Pull: Sendable {
         let delta = try await installFromDelta(model)
         let m: Manifest
         if let patched = delta.manifest { m = patched } else { m = try await installArchive(model) }
+        await onStaged?(m)
         try await switchTo(m)
         return delta.outcome(m, archiveBytes: model.archiveSize)
     }
 
-    /// Makes a verified, stored version the one served: its GGUF decompressed into place, then
-    /// either the daemon asked to switch (it runs the health check and may refuse, keeping the old
-    /// version) or, with no daemon, the store's pointer flipped.
+    /// Makes a verified, staged version the one served: the daemon asked to switch (it moves the
+    /// version in and runs the health check, and may refuse, keeping the old version), or with no
+    /// daemon the store switched here, or nothing yet (the daemon does it when it next starts).
     func switchTo(_ m: Manifest) async throws {
         switch activation {
         case .store:
             try store.activate(m.name, m.version)
+            onSwitch?("\(m.name):\(m.version) is active")
         case let .daemon(client):
-            try store.prepare(m.name, m.version)
             let answer = try await client.activate(m.name, version: m.version)
             onSwitch?(answer.description)
+        case .later:
+            onSwitch?("\(m.name):\(m.version) is staged; edgelmd switches to it when it next starts")
         }
     }
 
-    /// Downloads the full archive and imports it inactive, checked against the signed hashes.
+    /// Downloads the full archive and stages it, checked against the signed hashes.
     func installArchive(_ model: ChannelModel) async throws -> Manifest {
         let partial = store.staging.appendingPathComponent("download-\(model.archiveSHA256).partial")
         try FS.makeDirectory(store.staging)
@@ -218,15 +227,14 @@ public struct Pull: Sendable {
         // The archive may ask for no larger a decoder window than its signed metadata states.
         var capped = store.options
         capped.maxWindowLog = min(capped.maxWindowLog, model.windowLog)
-        let m = try Store(root: store.root, create: false, options: capped)
-            .importFile(result.path.path, name: model.name, version: model.version, activate: false,
-                        health: model.health, maxGGUFBytes: model.ggufSize)
-        guard m.archiveSHA256 == model.archiveSHA256, m.ggufSHA256 == model.ggufSHA256, m.ggufSize == model.ggufSize else {
-            try? store.remove(m.name, m.version)
-            throw PullError.verification(name: m.name, version: m.version,
-                                         reason: "the archive decompresses to GGUF sha256 \(m.ggufSHA256) (\(m.ggufSize) bytes); the signed metadata says \(model.ggufSHA256) (\(model.ggufSize) bytes)")
-        }
-        return m
+        return try Store(root: store.root, create: false, options: capped)
+            .stage(result.path.path, name: model.name, version: model.version, health: model.health,
+                   maxGGUFBytes: model.ggufSize) { m in
+                guard m.archiveSHA256 == model.archiveSHA256, m.ggufSHA256 == model.ggufSHA256, m.ggufSize == model.ggufSize else {
+                    throw PullError.verification(name: m.name, version: m.version,
+                                                 reason: "the archive decompresses to GGUF sha256 \(m.ggufSHA256) (\(m.ggufSize) bytes); the signed metadata says \(model.ggufSHA256) (\(model.ggufSize) bytes)")
+                }
+            }
     }
 
     /// This machine's id: /etc/machine-id, else the host name.

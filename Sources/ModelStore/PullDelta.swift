@@ -5,7 +5,7 @@ import Darwin
 #endif
 import Foundation
 
-/// How far the delta path of a pull got: the version imported (inactive) from a patch, or why an
+/// How far the delta path of a pull got: the version staged from a patch, or why an
 /// offered patch could not be used.
 struct DeltaAttempt: Sendable {
     var manifest: Manifest?
@@ -22,7 +22,7 @@ struct DeltaAttempt: Sendable {
 }
 
 extension Pull {
-    /// Installs `model` (inactive) from a patch when the channel offers one against an installed
+    /// Stages `model` from a patch when the channel offers one against an installed
     /// version whose GGUF is on disk. Only a version whose decompressed GGUF is already there
     /// serves as base (the active one always is): decompressing an archive just to patch it would
     /// spend the device's disk and time to save bandwidth, and the full archive is the simpler
@@ -65,7 +65,7 @@ extension Pull {
 
     /// Checks the base against the patch's signed base sha256 (hashed from the store's own open
     /// file, through the same mapping the decoder then reads), rebuilds the GGUF in staging, and
-    /// imports it: the store compresses it with its own settings, so the manifest's GGUF hash is
+    /// stages it: the store compresses it with its own settings, so the manifest's GGUF hash is
     /// the signed one while its archive is a local one.
     func rebuild(_ model: ChannelModel, delta: ChannelModel.Delta, baseVersion: Int, patch: URL) throws -> Manifest {
         let label = "installed \(model.name):\(baseVersion)"
@@ -79,12 +79,11 @@ extension Pull {
                                         expect: PatchExpectation(targetSHA256: model.ggufSHA256, targetSize: model.ggufSize,
                                                                  maxWindowLog: delta.windowLog),
                                         staging: store.staging)
-        let m = try store.importFile(rebuilt.url.path, name: model.name, version: model.version, activate: false, health: model.health)
-        guard m.ggufSHA256 == model.ggufSHA256, m.ggufSize == model.ggufSize else {
-            try? store.remove(m.name, m.version)
-            throw PullError.verification(name: m.name, version: m.version,
-                                         reason: "the patched GGUF is \(m.ggufSHA256) (\(m.ggufSize) bytes); the signed metadata says \(model.ggufSHA256) (\(model.ggufSize) bytes)")
+        return try store.stage(rebuilt.url.path, name: model.name, version: model.version, health: model.health) { m in
+            guard m.ggufSHA256 == model.ggufSHA256, m.ggufSize == model.ggufSize else {
+                throw PullError.verification(name: m.name, version: m.version,
+                                             reason: "the patched GGUF is \(m.ggufSHA256) (\(m.ggufSize) bytes); the signed metadata says \(model.ggufSHA256) (\(model.ggufSize) bytes)")
+            }
         }
-        return m
     }
 }

@@ -9,8 +9,13 @@ import Foundation
 ///
 /// ```
 /// <root>/layout                        "1": the layout of everything below
-/// <root>/lock                          flock'd by every writer
-/// <root>/staging/                      files being written; moved into place by rename
+/// <root>/lock                          flock'd by every writer of what follows staging
+/// <root>/staging/                      the staging area: all an update (edgelm-update) may write
+/// <root>/staging/lock                  flock'd by every writer of the staging area
+/// <root>/staging/tmp/                  files being written; moved into place by rename
+/// <root>/staging/trust/                the newest verified channel root and targets version
+/// <root>/staging/ready/<name>/<v>.*    a version downloaded and verified (.gguf.zst, .gguf,
+///                                      then .json last), waiting to be moved into the store
 /// <root>/blobs/sha256/<hex>            archives (.gguf.zst), named by their own sha256
 /// <root>/manifests/<name>/<v>.json     one per stored version
 /// <root>/active/<name>                 the active version number, as text
@@ -21,6 +26,10 @@ import Foundation
 /// so a reader (the daemon) never needs the lock and never sees a half-written file, and a
 /// mapped GGUF is never written in place. Writers hold `<root>/lock`; a second writer fails at
 /// once with `StoreError.locked` rather than queueing behind an import that may take minutes.
+///
+/// A pull writes only the staging area (StoreStaging.swift): the process that owns the store
+/// (edgelmd, or `edgelm` run by hand) re-hashes a staged version from its own descriptors and
+/// moves it in by rename, so the network-facing update service needs no write access elsewhere.
 public struct Store: Sendable {
     public static let layoutVersion = "1"
     public static let defaultRoot = URL(fileURLWithPath: "/var/lib/edgelm")
@@ -74,7 +83,12 @@ public struct Store: Sendable {
     // MARK: - Paths
 
     var layoutURL: URL { root.appendingPathComponent("layout") }
-    var staging: URL { root.appendingPathComponent("staging") }
+    /// The staging area, the only directory an update may write.
+    public var stagingArea: URL { root.appendingPathComponent("staging") }
+    /// Scratch space for files being written (inside the staging area, so renames stay on one
+    /// file system).
+    var staging: URL { stagingArea.appendingPathComponent("tmp") }
+    var ready: URL { stagingArea.appendingPathComponent("ready") }
     var blobs: URL { root.appendingPathComponent("blobs/sha256") }
     var manifests: URL { root.appendingPathComponent("manifests") }
     var active: URL { root.appendingPathComponent("active") }
@@ -169,9 +183,18 @@ public struct Store: Sendable {
     /// Runs `body` holding the store's write lock, with the directories a writer needs in place.
     func withWriteLock<T>(_ body: () throws -> T) throws -> T {
         try FS.makeDirectory(root)
-        let lock = try StoreLock(root: root)
+        let lock = try StoreLock(directory: root, store: root)
         defer { withExtendedLifetime(lock) {} }
         for dir in [staging, blobs, manifests, active, models] { try FS.makeDirectory(dir) }
+        return try body()
+    }
+
+    /// Runs `body` holding the staging area's lock: what an update takes, touching nothing else.
+    func withStagingLock<T>(_ body: () throws -> T) throws -> T {
+        try FS.makeDirectory(stagingArea)
+        let lock = try StoreLock(directory: stagingArea, store: root)
+        defer { withExtendedLifetime(lock) {} }
+        for dir in [staging, ready] { try FS.makeDirectory(dir) }
         return try body()
     }
 

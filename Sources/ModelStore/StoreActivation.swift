@@ -7,30 +7,18 @@ import Foundation
 
 /// Switching versions: activate, roll back, remove.
 extension Store {
-    /// Makes `name:version` the active version, decompressing its archive first if its GGUF is
-    /// not on disk yet. Returns the GGUF's path.
+    /// Makes `name:version` the active version, moving it in from staging or decompressing its
+    /// archive first if its GGUF is not on disk yet. Returns the GGUF's path.
     @discardableResult
     public func activate(_ name: String, _ version: Int) throws -> URL {
         try ModelID.validate(name: name)
         try ModelID.validate(version: version)
         return try withWriteLock {
             if let pending = try trial(name) { throw StoreError.trialPending(name: name, candidate: pending.candidate) }
-            let m = try manifest(name, version)
+            let m = try storedManifest(name, version)
             try materialize(m)
             try markTried(name, version)
             try setActive(name, version)
-            return modelURL(name, version)
-        }
-    }
-
-    /// Decompresses `name:version` into place without activating it, so that switching to it
-    /// later (the daemon's trial) only has to map it. Returns the GGUF's path.
-    @discardableResult
-    public func prepare(_ name: String, _ version: Int) throws -> URL {
-        try ModelID.validate(name: name)
-        try ModelID.validate(version: version)
-        return try withWriteLock {
-            try materialize(manifest(name, version))
             return modelURL(name, version)
         }
     }

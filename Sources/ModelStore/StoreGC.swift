@@ -20,14 +20,32 @@ extension Store {
     /// - archives no manifest names;
     /// - decompressed GGUFs of versions that are not active (a process mapping one keeps its
     ///   pages: unlinking does not touch them);
-    /// - active pointers of names with no version left, and anything left in staging (with the
-    ///   lock held no writer is using it).
+    /// - active pointers of names with no version left, files left in the staging area's scratch
+    ///   directory, and staged versions already in the store or without their manifest (with
+    ///   both locks held no writer is using them). The channel's trust state stays.
     /// Files the store did not create (a GGUF copied straight into `models/`) are left alone.
     @discardableResult
     public func gc() throws -> GCReport {
         try withWriteLock {
             var report = GCReport()
-            for entry in try FS.list(staging) { try removeTree(staging.appendingPathComponent(entry), &report) }
+            try withStagingLock {
+                for entry in try FS.list(staging) { try removeTree(staging.appendingPathComponent(entry), &report) }
+                for name in try FS.list(ready) {
+                    let dir = ready.appendingPathComponent(name)
+                    guard (try? ModelID.validate(name: name)) != nil, FS.isDirectory(dir) else {
+                        try removeTree(dir, &report)
+                        continue
+                    }
+                    let stored = Set(try versions(of: name))
+                    let complete = Set(try stagedVersions(of: name)).subtracting(stored)
+                    for file in try FS.list(dir) {
+                        let version = file.split(separator: ".", maxSplits: 1).first.flatMap { try? ModelID.parseVersion(String($0)) }
+                        if let version, complete.contains(version) { continue }
+                        try removeTree(dir.appendingPathComponent(file), &report)
+                    }
+                    removeIfEmpty(dir)
+                }
+            }
 
             for name in try names() {
                 let current = try activeVersion(name)

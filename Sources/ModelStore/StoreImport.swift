@@ -3,7 +3,7 @@ import Foundation
 
 /// An import between reading the input and naming the result: the archive and the GGUF sit in
 /// staging, both verified; dropping this value deletes them.
-private struct StagedImport {
+struct StagedImport {
     let archive: StagedFile
     let archiveSHA256: String
     let archiveSize: UInt64
@@ -31,14 +31,7 @@ extension Store {
         if let version { try ModelID.validate(version: version) }
         return try withWriteLock {
             let input = try OpenFile.reading(path)
-            guard input.isRegularFile else { throw StoreError.unrecognizedInput(path: path) }
-            let magic = try input.peek(4)
-            let staged: StagedImport
-            switch magic {
-            case ZstdFrameHeader.magic: staged = try stageArchive(input, path: path, cap: maxGGUFBytes)
-            case Self.ggufMagic: staged = try stageGGUF(input, path: path)
-            default: throw StoreError.unrecognizedInput(path: path)
-            }
+            let staged = try stageInput(input, path: path, cap: maxGGUFBytes)
 
             let model = try name ?? defaultName(ggufSHA256: staged.ggufSHA256, path: path)
             let existing = try versions(of: model)
@@ -65,6 +58,17 @@ extension Store {
                 try setActive(model, next)
             }
             return m
+        }
+    }
+
+    /// Verifies `input` into scratch files: an archive is copied and decompressed, a GGUF
+    /// compressed and decompressed again. Nothing outside the scratch directory is written.
+    func stageInput(_ input: OpenFile, path: String, cap: UInt64?) throws -> StagedImport {
+        guard input.isRegularFile else { throw StoreError.unrecognizedInput(path: path) }
+        switch try input.peek(4) {
+        case ZstdFrameHeader.magic: return try stageArchive(input, path: path, cap: cap)
+        case Self.ggufMagic: return try stageGGUF(input, path: path)
+        default: throw StoreError.unrecognizedInput(path: path)
         }
     }
 

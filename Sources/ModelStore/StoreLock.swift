@@ -5,7 +5,8 @@ import Darwin
 #endif
 import Foundation
 
-/// The writers' lock: `flock` on `<root>/lock`, taken without waiting.
+/// The writers' lock: `flock` on `<directory>/lock` (the store's root, or its staging area),
+/// taken without waiting.
 ///
 /// flock locks belong to an open file description, so two processes (or two opens in one
 /// process) exclude each other, and the kernel releases the lock when its holder exits or
@@ -16,8 +17,8 @@ final class StoreLock {
     /// A refused init still runs deinit, which must not touch the holder's pid.
     private var held = false
 
-    init(root: URL) throws {
-        let url = root.appendingPathComponent("lock")
+    init(directory: URL, store root: URL) throws {
+        let url = directory.appendingPathComponent("lock")
         file = try OpenFile(path: url.path, flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o644)
         guard flock(file.fd, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
@@ -28,6 +29,9 @@ final class StoreLock {
         let pid = Array("\(getpid())\n".utf8)
         if ftruncate(file.fd, 0) == 0 { _ = pid.withUnsafeBytes { pwrite(file.fd, $0.baseAddress, $0.count, 0) } }
     }
+
+    /// The store's own lock, `<root>/lock`.
+    convenience init(root: URL) throws { try self.init(directory: root, store: root) }
 
     /// The pid is cleared first, so a later holder that is not edgelm (flock(1)) is not
     /// mistaken for this process.

@@ -55,16 +55,17 @@ extension Store {
         try FS.list(trials).filter { (try? ModelID.validate(name: $0)) != nil }.compactMap { try trial($0) }
     }
 
-    /// Starts the switch to `name:version`: its GGUF in place, the trial record written, then the
-    /// pointer flipped. Each step is durable before the next begins.
+    /// Starts the switch to `name:version`: its GGUF in place (moved in from staging, or
+    /// decompressed from its archive), the trial record written, then the pointer flipped. Each
+    /// step is durable before the next begins.
     public func beginTrial(_ name: String, _ version: Int) throws -> Trial {
         try ModelID.validate(name: name)
         try ModelID.validate(version: version)
         return try withWriteLock {
             if let pending = try trial(name) { throw StoreError.trialPending(name: name, candidate: pending.candidate) }
-            let m = try manifest(name, version)
             let current = try activeVersion(name)
             if current == version { throw StoreError.alreadyActive(name: name, version: version) }
+            let m = try storedManifest(name, version)
             try materialize(m)
             Fault.point(.beforeFlip)
             try markTried(name, version)

@@ -33,7 +33,6 @@ func switchVersion(_ store: Store, _ name: String, _ version: Int, daemon: Daemo
         try store.activate(name, version)
         return "\(name):\(version) (active)"
     }
-    try store.prepare(name, version)
     let answer = try runBlocking { try await daemon.activate(name, version: version) }
     return answer.description
 }

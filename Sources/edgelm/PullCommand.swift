@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ModelStore
+import Synchronization
 import Systemd
 
 /// The settings `pull` and `update` share. Each comes from its flag, else the configuration file,
@@ -33,8 +34,9 @@ struct PullOptions: ParsableArguments {
 
     func loadConfiguration() throws -> UpdateConfiguration { try UpdateConfiguration.load(explicitPath: config) }
 
-    /// Everything a pull needs, checked before the network is touched.
-    func settings(_ file: UpdateConfiguration) throws -> PullSettings {
+    /// Everything a pull needs, checked before the network is touched. `withoutDaemon` is what
+    /// becomes of a new version when no daemon listens.
+    func settings(_ file: UpdateConfiguration, withoutDaemon: Pull.Activation = .store) throws -> PullSettings {
         var where_ = location
         let fromEnvironment = ProcessInfo.processInfo.environment["EDGELM_STORE"].map { !$0.isEmpty } ?? false
         if where_.store == nil, !fromEnvironment, let s = file.store { where_.store = s }
@@ -51,7 +53,8 @@ struct PullOptions: ParsableArguments {
         return PullSettings(store: try where_.open(create: true), channel: channel, trustedRoot: root,
                             deviceID: deviceID ?? file.deviceID ?? Pull.defaultDeviceID(), memoryBudget: budget,
                             stallTimeout: stallTimeout ?? file.stallTimeout ?? 30, limitRate: limitRate ?? file.limitRate,
-                            daemon: daemon.client(defaultSocket: file.daemonSocket), quiet: quiet)
+                            daemon: daemon.client(defaultSocket: file.daemonSocket),
+                            withoutDaemon: daemon.noDaemon ? .store : withoutDaemon, quiet: quiet)
     }
 }
 
@@ -63,39 +66,120 @@ struct PullSettings {
     let memoryBudget: UInt64
     let stallTimeout: Double
     let limitRate: UInt64?
-    /// The running edgelmd that switches versions; nil: the store is switched directly.
+    /// The running edgelmd that switches versions; nil: `withoutDaemon` says what happens.
     let daemon: DaemonClient?
+    let withoutDaemon: Pull.Activation
     let quiet: Bool
 
-    /// One model: verify, download (with progress on stderr unless quiet), import, activate.
+    /// One model: verify, download (with progress on stderr unless quiet, to systemd under it,
+    /// and to the daemon), stage, switch.
     func pull(_ name: String) throws -> PullOutcome {
         let display = quiet ? nil : ProgressDisplay(label: name)
         let status = Notifier.isActive ? ServiceStatus(label: name) : nil
+        let reporter = daemon.map { DaemonReporter(client: $0, name: name) }
         status?.say("checking the channel for \(name)")
+        reporter?.send(UpdateReport(phase: "checking"))
         var progress: (@Sendable (DownloadProgress) -> Void)? = nil
-        if display != nil || status != nil {
+        if display != nil || status != nil || reporter != nil {
             progress = { p in
                 display?.update(p)
                 status?.update(p)
+                reporter?.update(p)
             }
         }
         let options = Downloader.Options(stallTimeout: stallTimeout, bandwidthLimit: limitRate, progress: progress)
         var pull = Pull(store: store, channel: channel, trustedRoot: trustedRoot, deviceID: deviceID,
                         memoryBudget: memoryBudget, downloader: Downloader(options: options))
-        if let daemon {
-            pull.activation = .daemon(daemon)
-            pull.onSwitch = { print($0) }
+        pull.activation = daemon.map { .daemon($0) } ?? withoutDaemon
+        pull.onStaged = { m in
+            display?.finish()
+            reporter?.send(UpdateReport(phase: "staged", version: m.version, message: "verified against the signed metadata"))
+            // The daemon hears of the staging before it is asked to switch.
+            await reporter?.flush()
         }
-        defer { display?.finish() }
+        // What the switch says goes on stdout after the pull's own line.
+        let switched = Mutex<String?>(nil)
+        pull.onSwitch = { text in switched.withLock { $0 = text } }
+        defer {
+            display?.finish()
+            if let reporter { _ = try? runBlocking { await reporter.finish() } }
+        }
         let configured = pull
         do {
             let outcome = try runBlocking { try await configured.run(name) }
             status?.say("\(outcome)")
+            print(outcome)
+            if let text = switched.withLock({ $0 }) { print(text) }
             return outcome
         } catch {
             status?.say("\(name): \(error)")
+            reporter?.send(UpdateReport(phase: "failed", message: String("\(error)".prefix(1000))))
             throw error
         }
+    }
+}
+
+/// Sends a pull's progress to edgelmd, which shows it as update events and metrics: the phases
+/// as they come, downloads once a second at most. Reports go one at a time in the background, so
+/// a slow or absent daemon never holds up the download; while reports are waiting, download
+/// figures are skipped rather than queued.
+final class DaemonReporter: Sendable {
+    private enum Item: Sendable {
+        case report(UpdateReport)
+        case flush(CheckedContinuation<Void, Never>)
+    }
+
+    private let continuation: AsyncStream<Item>.Continuation
+    private let task: Task<Void, Never>
+    private let last = Mutex<ContinuousClock.Instant?>(nil)
+    /// Reports queued and not yet delivered (shared with the sending task).
+    private final class Pending: Sendable { let count = Atomic<Int>(0) }
+    private let waiting = Pending()
+
+    init(client: DaemonClient, name: String) {
+        let (stream, continuation) = AsyncStream.makeStream(of: Item.self)
+        self.continuation = continuation
+        task = Task { [waiting] in
+            for await item in stream {
+                switch item {
+                case let .report(report):
+                    try? await client.report(name, report)
+                    waiting.count.subtract(1, ordering: .relaxed)
+                case let .flush(done):
+                    done.resume()
+                }
+            }
+        }
+    }
+
+    func send(_ report: UpdateReport) {
+        waiting.count.add(1, ordering: .relaxed)
+        continuation.yield(.report(report))
+    }
+
+    func update(_ p: DownloadProgress) {
+        let now = ContinuousClock.now
+        let due = last.withLock { last in
+            if let l = last, l.duration(to: now) < .seconds(1), p.bytes < p.total { return false }
+            last = now
+            return true
+        }
+        if due, p.bytes == p.total || waiting.count.load(ordering: .relaxed) < 2 {
+            send(UpdateReport(phase: "downloading", bytes: p.bytes, total: p.total))
+        }
+    }
+
+    /// Returns once every report sent so far has been delivered (or refused).
+    func flush() async {
+        await withCheckedContinuation { done in
+            if case .terminated = continuation.yield(.flush(done)) { done.resume() }
+        }
+    }
+
+    /// Waits until every queued report was sent, then stops.
+    func finish() async {
+        continuation.finish()
+        await task.value
     }
 }
 
@@ -135,7 +219,7 @@ struct PullCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let settings = try options.settings(try options.loadConfiguration())
-            print(try settings.pull(name))
+            _ = try settings.pull(name)
         }
     }
 }
@@ -156,11 +240,13 @@ struct UpdateCommand: ParsableCommand {
                 standardError("nothing to update: \(options.configSource) lists no models\n")
                 return
             }
-            let settings = try options.settings(file)
+            // The update service writes only the staging area: without a daemon to move a new
+            // version in, it waits there for edgelmd's next start.
+            let settings = try options.settings(file, withoutDaemon: .later)
             // Every model is tried: one failing channel entry must not hold back the others.
             for name in file.models {
                 do {
-                    print(try settings.pull(name))
+                    _ = try settings.pull(name)
                 } catch {
                     standardError("error: \(name): \(error)\n")
                     failed.append(name)

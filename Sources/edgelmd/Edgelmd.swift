@@ -141,10 +141,11 @@ struct Edgelmd: AsyncParsableCommand {
             Notifier.notify(.status(phase.description))
             logger.info("status: \(phase.description)")
         }
-        let updater = store.map { ModelUpdater(store: $0, engine: engine, state: state, logger: logger) }
+        let events = UpdateEvents(logger: logger)
+        let updater = store.map { ModelUpdater(store: $0, engine: engine, state: state, events: events, logger: logger) }
         let env = RouteEnvironment(engine: engine, state: state, policy: try c.accessPolicy(source: config ?? "command line"),
                                    maxBodyBytes: c.maxBodyBytes, requestTimeout: .seconds(c.requestTimeout), testHooks: testHooks,
-                                   logPrompts: c.logPrompts, updater: updater)
+                                   logPrompts: c.logPrompts, updater: updater, events: events)
         let router = Routes.router(env, metrics: metrics)
 
         let inherited = ListenSockets.take()
@@ -160,7 +161,8 @@ struct Edgelmd: AsyncParsableCommand {
         let listener = UnixListener(address: address, limits: limits, router: router, logger: logger)
 
         let daemon = DaemonService(engine: engine, listener: listener, state: state, grace: .seconds(c.shutdownGrace),
-                                   logger: logger) {
+                                   logger: logger, afterStart: { await updater?.activateStaged() },
+                                   beforeStop: { events.finish() }) {
             do {
                 let fresh = try self.resolveConfiguration()
                 engine.updateRegistry(self.registry(fresh, store: store))

@@ -249,6 +249,125 @@ class UpdateTest(unittest.TestCase):
                 "--quiet"]
         return args + (["--daemon", self.daemon.socket] if daemon else ["--no-daemon"])
 
+    # --- the update service ----------------------------------------------------------------------
+
+    def update_config(self, socket):
+        """The configuration edgelm-update.service reads, for this case's store and channel."""
+        path = os.path.join(self.work, "edgelm.yaml")
+        with open(path, "w") as f:
+            f.write(f"store: {self.store}\nchannel: {self.nginx.url}\ntrust: {self.channel.trust}\n"
+                    f"models:\n  - {NAME}\ndaemon_socket: {socket}\n")
+        return path
+
+    def store_writes(self, trace):
+        """Calls of a traced process that wrote, renamed, removed, created or changed the mode of
+        paths under the store: (those outside its staging area, how many inside)."""
+        staging = os.path.join(self.store, "staging")
+        found, inside_staging = [], 0
+        for line in open(trace):
+            if " = -1 " in line or "(" not in line:
+                continue
+            call = line.split("(", 1)[0].split()[-1]
+            paths = [p for p in line.split('"')[1::2] if p.startswith("/")]
+            if call in ("openat", "open"):
+                if not any(flag in line for flag in ("O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC")):
+                    continue
+                paths = paths[:1]
+            for p in paths:
+                inside = p == self.store or p.startswith(self.store + "/")
+                if inside and not (p == staging or p.startswith(staging + "/")):
+                    found.append(line.strip())
+                elif inside:
+                    inside_staging += 1
+        return found, inside_staging
+
+    def test_update_service_writes_only_staging_and_reports_progress_to_the_daemon(self):
+        if not shutil.which("strace"):
+            self.skipTest("strace is not installed (make setup installs it)")
+        d = self.start_daemon()
+        self.install_v1_and_publish_v2()
+        events, done = [], threading.Event()
+
+        def subscribe():
+            with d.client() as c, c.stream("GET", "/edgelm/v1/events") as r:
+                for line in r.iter_lines():
+                    if line.startswith("data: "):
+                        events.append(json.loads(line[6:]))
+                        # The first event is the latest one known (v1's switch); wait for v2's.
+                        if events[-1]["phase"] in ("committed", "rolled_back") and events[-1].get("version") == 2:
+                            break
+            done.set()
+
+        threading.Thread(target=subscribe, daemon=True).start()
+        time.sleep(0.5)
+        trace = os.path.join(self.work, "trace")
+        run = subprocess.run(["strace", "-f", "-o", trace, "-e",
+                              "trace=open,openat,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,rmdir,"
+                              "chmod,fchmodat,truncate,link,linkat,symlink,symlinkat",
+                              EDGELM, "update", "--config", self.update_config(d.socket), "--quiet"],
+                             capture_output=True, text=True)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn(f"edgelmd serves {NAME}:2 (health check: passed", run.stdout)
+        self.assert_serves(2, self.v2)
+        self.assert_store_verified()
+        outside, inside = self.store_writes(trace)
+        self.assertEqual(outside, [], "the update wrote outside the staging area")
+        self.assertGreater(inside, 10, "the trace shows the update's own writes")
+
+        # The daemon saw the whole update: the service's steps, then its own.
+        self.assertTrue(done.wait(30), f"no final event: {events}")
+        self.assertEqual((events[0]["phase"], events[0]["version"]), ("committed", 1), "a subscriber starts with the latest")
+        mine = [e for e in events[1:] if e.get("version") in (2, None) and e["time"]]
+        phases = [e["phase"] for e in mine]
+        order = ["checking", "downloading", "staged", "activating", "committed"]
+        self.assertEqual([p for p in order if p in phases], order, phases)
+        self.assertEqual(sorted(phases, key=order.index), phases, "out of order")
+        archive_size = next(m["archive_size"] for m in self.channel.models() if m["version"] == 2)
+        last = [e for e in mine if e["phase"] == "downloading"][-1]
+        self.assertEqual((last["bytes"], last["total"]), (archive_size, archive_size))
+        latest = d.client().get("/edgelm/v1/updates").json()["updates"]
+        self.assertEqual([(e["model"], e["version"], e["phase"]) for e in latest], [(NAME, 2, "committed")])
+        metrics = d.client().get("/metrics").text
+        self.assertIn(f'edgelm_update_downloaded_bytes{{model="{NAME}"}} {archive_size}', metrics)
+        self.assertIn('edgelm_update_events_total{phase="staged"}', metrics)
+
+        # Reports are checked like any request: a made-up phase or impossible figures are refused.
+        for bad, param in (({"phase": "committed"}, "phase"), ({"phase": "downloading", "bytes": 5, "total": 4}, "bytes")):
+            r = d.client().post(f"/edgelm/v1/models/{NAME}/progress", json=bad)
+            self.assertEqual(r.status_code, 400, r.text)
+            self.assertEqual(r.json()["error"]["param"], param)
+        d.stop()
+
+    def test_a_version_staged_while_no_daemon_listens_is_switched_to_at_its_next_start(self):
+        self.channel.pack(self.v1, NAME, 1)
+        self.channel.publish()
+        self.assertEqual(self.pull(daemon=False).returncode, 0)
+        self.channel.pack(self.v2, NAME, 2)
+        self.channel.publish(health=(PROMPT, self.expect))
+        nobody = os.path.join(self.work, "nobody.sock")
+        run = edgelm("update", "--config", self.update_config(nobody), "--quiet")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn(f"{NAME}:2 is staged; edgelmd switches to it when it next starts", run.stdout)
+        with open(os.path.join(self.store, "active", NAME)) as f:
+            self.assertEqual(f.read().strip(), "1")
+        self.assert_store_verified()
+
+        # Killed while moving the staged version in (the archive in blobs/, the GGUF not yet
+        # renamed): the next start serves v1, finishes the move and switches.
+        self.daemon = Daemon("--store", self.store, models=(), env={"EDGELM_FAULT": "before-rename@2"}, wait_ready=False)
+        self.assertEqual(self.daemon.process.wait(timeout=120), -9, self.daemon.output())
+        self.daemon.__exit__()
+        self.start_daemon()
+        deadline = time.monotonic() + 120
+        while self.served()[0] != 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assert_serves(2, self.v2)
+        self.assert_store_verified()
+        self.assertEqual(os.listdir(os.path.join(self.store, "staging", "ready", NAME))
+                         if os.path.isdir(os.path.join(self.store, "staging", "ready", NAME)) else [], [])
+        self.assertIn("was staged while edgelmd was not running", self.daemon.output())
+        self.daemon.stop()
+
     # --- crashes ----------------------------------------------------------------------------------
 
     def test_pull_killed_at_every_step_leaves_the_old_model_serving(self):

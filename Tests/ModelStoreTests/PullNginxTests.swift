@@ -86,7 +86,7 @@ final class PullNginxTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(try store.activeVersion("m"), 2)
         XCTAssertEqual(try store.versions(of: "m"), [1, 2])
         // The trust state was persisted with the targets version seen.
-        let seen = try String(contentsOf: store.root.appendingPathComponent("trust/seen.json"), encoding: .utf8)
+        let seen = try String(contentsOf: store.stagingArea.appendingPathComponent("trust/seen.json"), encoding: .utf8)
         XCTAssertTrue(seen.contains("\"targets_version\":2"), seen)
         XCTAssertEqual(try FS.list(store.staging).filter { $0.hasPrefix("download-") }, [], "no partial left behind")
     }
@@ -248,7 +248,7 @@ final class PullNginxTests: TemporaryDirectoryTestCase {
         try ChannelPublisher.writeRoot(root2, signers: [rootKey, newRoot], channel: channel)
         try publish(1)
         _ = try await pull().run("m")
-        let persisted = try ChannelTrust(trustedRoot: Data(contentsOf: store.root.appendingPathComponent("trust/root.json")))
+        let persisted = try ChannelTrust(trustedRoot: Data(contentsOf: store.stagingArea.appendingPathComponent("trust/root.json")))
         XCTAssertEqual(persisted.root.version, 2)
     }
 }

@@ -68,7 +68,7 @@ final class PullServerBehaviourTests: ChannelTestCase {
         }
         XCTAssertEqual(try store.list(), [])
         XCTAssertNil(try store.activeVersion("m"))
-        XCTAssertEqual(try snapshot(store).keys.filter { !$0.hasPrefix("trust/") && $0 != "layout" }, [])
+        XCTAssertEqual(try snapshot(store).keys.filter { $0 != "layout" }, [])
         XCTAssertEqual(try FS.list(store.staging), [])
     }
 }

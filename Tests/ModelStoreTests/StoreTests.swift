@@ -18,8 +18,10 @@ final class StoreTests: TemporaryDirectoryTestCase {
 
     func put(_ bytes: [UInt8], _ relative: String) throws { try Data(bytes).write(to: root.appendingPathComponent(relative)) }
 
+    /// Nothing left being written, and no version waiting in the staging area.
     func assertStagingEmpty(file: StaticString = #filePath, line: UInt = #line) throws {
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: stored("staging")), [], file: file, line: line)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: stored("staging/tmp")), [], file: file, line: line)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: stored("staging/ready"))) ?? [], [], file: file, line: line)
     }
 
     func testImportGGUFWritesArchiveManifestAndReadOnlyActiveModel() throws {
@@ -141,7 +143,7 @@ final class StoreTests: TemporaryDirectoryTestCase {
         let s = try store()
         try s.importFile(try gguf("a.gguf"), name: "m")
         let orphan = String(repeating: "ab", count: 32)
-        try put([1, 2, 3], "staging/.leftover.gguf")
+        try put([1, 2, 3], "staging/tmp/.leftover.gguf")
         try put([4], "blobs/sha256/\(orphan)")
         try put([5], "models/hand-copied.gguf")
         try FileManager.default.createDirectory(atPath: stored("models/gone"), withIntermediateDirectories: true)

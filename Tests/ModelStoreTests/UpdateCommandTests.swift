@@ -34,22 +34,34 @@ final class UpdateCommandTests: ChannelTestCase {
         let file = try config(goodConfig(models: ["a", "b"]))
         var r = try edgelm(["update", "--config", file])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout.split(separator: "\n").map { String($0.prefix(15)) }, ["downloaded a:1 ", "downloaded b:1 "], r.stdout)
+        // No daemon listens: like the update service, the command writes only the staging area,
+        // and the versions wait there for edgelmd's next start.
+        XCTAssertEqual(r.stdout.split(separator: "\n").map { String($0.prefix(15)) },
+                       ["downloaded a:1 ", "a:1 is staged; ", "downloaded b:1 ", "b:1 is staged; "], r.stdout)
         let store = try Store(root: storeRoot, create: false)
-        XCTAssertEqual(try sha256sum(store.activePath("a").path), a.ggufSHA256)
-        XCTAssertEqual(try sha256sum(store.activePath("b").path), b.ggufSHA256)
+        XCTAssertEqual(try snapshot(store).keys.sorted(), ["layout"], "nothing outside staging was written")
+        XCTAssertEqual(try store.stagedVersions(of: "a"), [1])
+        XCTAssertEqual(try sha256sum(store.stagedGGUFURL("a", 1).path), a.ggufSHA256)
+        XCTAssertEqual(try sha256sum(store.stagedGGUFURL("b", 1).path), b.ggufSHA256)
         // stderr is a pipe, not a terminal: plain progress lines, no carriage returns.
         XCTAssertFalse(r.stderr.contains("\r"), r.stderr)
         XCTAssertTrue(r.stderr.split(separator: "\n").contains { $0.hasPrefix("a  ") && $0.contains("(100%)") }, r.stderr)
 
-        // Nothing new: both are already the newest; --quiet prints no progress.
+        // Run by hand without a daemon, activation moves a staged version into the store.
+        r = try edgelm(["activate", "a:1", "--store", storeRoot.path, "--no-daemon"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try sha256sum(store.activePath("a").path), a.ggufSHA256)
+        XCTAssertEqual(try store.stagedVersions(of: "a"), [])
+
+        // a has nothing new; b:2 replaces the staged b:1; --quiet prints no progress.
         try publish(try model("b2.gguf", seed: 3), name: "b", version: 2)
         r = try edgelm(["update", "--config", file, "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout.split(separator: "\n").first, "a:1 is already the newest")
         XCTAssertTrue(r.stdout.contains("downloaded b:2 "), r.stdout)
         XCTAssertEqual(r.stderr, "")
-        XCTAssertEqual(try store.activeVersion("b"), 2)
+        XCTAssertEqual(try store.stagedVersions(of: "b"), [2])
+        XCTAssertEqual(try store.versions(of: "b"), [])
     }
 
     func testUpdateTriesEveryModelAndFailsIfOneFailed() throws {

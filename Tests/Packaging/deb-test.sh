@@ -111,8 +111,13 @@ ok "conffiles: $conffiles"
 check_owner /run/edgelm edgelm:edgelm 750
 check_owner /var/lib/edgelm edgelm:edgelm 750
 check_owner /var/lib/edgelm/models edgelm:edgelm 750
+check_owner /var/lib/edgelm/staging edgelm:edgelm 750
 check_owner /var/cache/edgelm edgelm:edgelm 750
-ok "/run/edgelm, /var/lib/edgelm{,/models}, /var/cache/edgelm: edgelm:edgelm 0750"
+ok "/run/edgelm, /var/lib/edgelm{,/models,/staging}, /var/cache/edgelm: edgelm:edgelm 0750"
+# The update service may write only the staging area, so the store's layout must exist already.
+check_owner /var/lib/edgelm/layout edgelm:edgelm 644
+[ "$(cat /var/lib/edgelm/layout)" = 1 ] || fail "/var/lib/edgelm/layout holds '$(cat /var/lib/edgelm/layout)', not 1"
+ok "/var/lib/edgelm/layout: store layout 1"
 wants=/etc/systemd/system/sockets.target.wants/edgelm.socket
 [ -L "$wants" ] || fail "edgelm.socket is not enabled ($wants is not a symlink)"
 [ "$(readlink "$wants")" = "$units/edgelm.socket" ] || fail "$wants points to $(readlink "$wants")"

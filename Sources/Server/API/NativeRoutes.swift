@@ -6,7 +6,7 @@ import ModelStore
 import NIOCore
 import Prometheus
 
-/// `/health`, `/metrics`, `/edgelm/v1/info`, and the administrative model routes.
+/// `/health`, `/metrics`, `/edgelm/v1/info`, the administrative model routes, and model updates.
 struct NativeRoutes {
     let env: RouteEnvironment
     let metrics: PrometheusCollectorRegistry?
@@ -42,6 +42,27 @@ struct NativeRoutes {
             let (name, updater) = try storeModel(context)
             return Response.json(try await update { try await updater.rollback(name) })
         }
+        router.post("/edgelm/v1/models/:name/progress") { request, context in
+            try await env.authorizeAdmin(context: context)
+            let name = try context.parameters.require("name")
+            do { try ModelID.validate(name: name) } catch { throw APIError.badRequest("\(error)", param: "name") }
+            let report = try await request.decodeJSON(ProgressReport.self, limit: 4096)
+            env.events.publish(try report.event(model: name))
+            return Response.json(["status": "recorded"])
+        }
+        router.get("/edgelm/v1/updates") { _, _ in Response.json(Updates(updates: env.events.latest())) }
+        router.get("/edgelm/v1/events") { _, _ in
+            let events = env.events.subscribe()
+            return Response(status: .ok, headers: SSE.headers, body: ResponseBody { writer in
+                for await e in events {
+                    var buffer = ByteBuffer(string: "event: update\n")
+                    var data = SSE.event(e)
+                    buffer.writeBuffer(&data)
+                    try await writer.write(buffer)
+                }
+                try await writer.finish(nil)
+            })
+        }
         if env.testHooks {
             // Test-only: stops the engine thread so the watchdog pings must stop.
             router.post("/edgelm/v1/debug/wedge") { _, context in
@@ -53,6 +74,33 @@ struct NativeRoutes {
     }
 
     struct ActivateRequest: Decodable { let version: Int }
+
+    struct Updates: Encodable { let updates: [UpdateEvent] }
+
+    /// What the update service may report: its own phases, with figures that make sense.
+    struct ProgressReport: Decodable {
+        let phase: String
+        let version: Int?
+        let bytes: UInt64?
+        let total: UInt64?
+        let message: String?
+
+        func event(model: String) throws -> UpdateEvent {
+            guard let p = UpdateEvent.Phase(rawValue: phase), UpdateEvent.reportable.contains(p) else {
+                throw APIError.badRequest("phase = \(String(reflecting: phase)): must be one of \(UpdateEvent.reportable.map(\.rawValue).sorted().joined(separator: ", "))",
+                                          param: "phase")
+            }
+            if let version { do { try ModelID.validate(version: version) } catch { throw APIError.badRequest("\(error)", param: "version") } }
+            if let bytes, let total, bytes > total {
+                throw APIError.badRequest("bytes = \(bytes) exceeds total = \(total)", param: "bytes")
+            }
+            if (bytes == nil) != (total == nil) { throw APIError.badRequest("bytes and total go together", param: bytes == nil ? "bytes" : "total") }
+            if let message, message.utf8.count > UpdateEvent.maxMessage {
+                throw APIError.badRequest("message is \(message.utf8.count) bytes; at most \(UpdateEvent.maxMessage)", param: "message")
+            }
+            return UpdateEvent(model: model, version: version, phase: p, bytes: bytes, total: total, message: message)
+        }
+    }
 
     /// The store and the model name a store route names (which need not be served yet).
     func storeModel(_ context: EdgeRequestContext) throws -> (String, ModelUpdater) {

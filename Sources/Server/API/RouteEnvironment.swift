@@ -14,12 +14,16 @@ public final class RouteEnvironment: Sendable {
     public let logPrompts: Bool
     /// Switches store-backed models between versions; nil when the daemon serves no store.
     public let updater: ModelUpdater?
+    /// Model update progress: reported by the update service, shown on the update routes.
+    public let events: UpdateEvents
     let policy: Mutex<AccessPolicy>
     let started = Date()
 
     public init(engine: Engine, state: ServiceState, policy: AccessPolicy, maxBodyBytes: Int,
-                requestTimeout: Duration?, testHooks: Bool, logPrompts: Bool = false, updater: ModelUpdater? = nil) {
+                requestTimeout: Duration?, testHooks: Bool, logPrompts: Bool = false, updater: ModelUpdater? = nil,
+                events: UpdateEvents) {
         self.logPrompts = logPrompts
+        self.events = events
         self.updater = updater
         self.engine = engine
         self.state = state

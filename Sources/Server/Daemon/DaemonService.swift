@@ -14,9 +14,16 @@ public final class DaemonService: Service, Sendable {
     let grace: Duration
     let logger: Logger
     let reload: @Sendable () async -> Void
+    /// Runs once the daemon is ready (switching to versions staged while it was not running).
+    let afterStart: @Sendable () async -> Void
+    /// Runs as shutdown begins (ending event streams, which would otherwise hold connections).
+    let beforeStop: @Sendable () -> Void
 
     public init(engine: Engine, listener: UnixListener, state: ServiceState, grace: Duration, logger: Logger,
+                afterStart: @escaping @Sendable () async -> Void = {}, beforeStop: @escaping @Sendable () -> Void = {},
                 reload: @escaping @Sendable () async -> Void) {
+        self.afterStart = afterStart
+        self.beforeStop = beforeStop
         self.engine = engine
         self.listener = listener
         self.state = state
@@ -33,6 +40,7 @@ public final class DaemonService: Service, Sendable {
             group.addTask { await self.feedWatchdog() }
             group.addTask { await self.handleHangups() }
             await startUp()
+            group.addTask { await self.afterStart() }
             try? await gracefulShutdown()
             await shutDown()
             group.cancelAll()
@@ -105,6 +113,7 @@ public final class DaemonService: Service, Sendable {
     func shutDown() async {
         Notifier.notify(.stopping)
         state.set(.draining)
+        beforeStop()
         logger.info("shutting down", metadata: ["running": "\(engine.runningCount)", "queued": "\(engine.queueDepth)",
                                                 "grace_seconds": "\(grace.components.seconds)"])
         await listener.close()

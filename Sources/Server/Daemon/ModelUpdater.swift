@@ -26,11 +26,13 @@ public actor ModelUpdater {
     let engine: Engine
     let state: ServiceState
     let logger: Logger
+    public let events: UpdateEvents
     let committed = Counter(label: "edgelm_model_activations_total", dimensions: [("result", "committed")])
     let rolledBack = Counter(label: "edgelm_model_activations_total", dimensions: [("result", "rolled_back")])
 
-    public init(store: Store, engine: Engine, state: ServiceState, logger: Logger) {
+    public init(store: Store, engine: Engine, state: ServiceState, events: UpdateEvents, logger: Logger) {
         self.store = store
+        self.events = events
         self.engine = engine
         self.state = state
         self.logger = logger
@@ -45,6 +47,28 @@ public actor ModelUpdater {
             }
         } catch {
             logger.error("could not undo an interrupted model update: \(error)")
+        }
+    }
+
+    /// Switches to versions an update left staged while no daemon listened: for each model, the
+    /// newest staged version that is newer than the active one and was never tried goes through
+    /// the same trial and health check as an activation asked for over the socket.
+    public func activateStaged() async {
+        let names: [String]
+        do { names = try store.stagedNames() } catch {
+            logger.error("could not read the staging area: \(error)")
+            return
+        }
+        for name in names {
+            guard let version = try? store.stagedVersions(of: name).last,
+                  (try? store.activeVersion(name)).flatMap({ $0 }).map({ $0 < version }) ?? true,
+                  (try? store.wasTried(name, version)) == false else { continue }
+            logger.notice("\(name):\(version) was staged while edgelmd was not running; switching to it")
+            do {
+                _ = try await activate(name, version: version)
+            } catch {
+                logger.error("\(name):\(version) staged, not switched to: \(error)")
+            }
         }
     }
 
@@ -63,7 +87,14 @@ public actor ModelUpdater {
             Notifier.notify(.ready, .status(now.description))
         }
 
-        let trial = try store.beginTrial(name, version)
+        events.publish(UpdateEvent(model: name, version: version, phase: .activating))
+        let trial: Trial
+        do {
+            trial = try store.beginTrial(name, version)
+        } catch {
+            events.publish(UpdateEvent(model: name, version: version, phase: .failed, message: "\(error)"))
+            throw error
+        }
         Fault.point(.beforeHealth)
         let manifest = try store.manifest(name, version)
         let source = ModelSource(name: name, path: try store.activePath(name).path, sha256: manifest.ggufSHA256,
@@ -89,6 +120,8 @@ public actor ModelUpdater {
             throw error
         }
         committed.increment()
+        events.publish(UpdateEvent(model: name, version: version, phase: .committed,
+                                   message: "health check: \(manifest.health == nil ? "load only" : "passed")"))
         logger.notice("\(name):\(version) is active", metadata: [
             "previous": "\(trial.previous.map(String.init) ?? "none")", "health": "\(manifest.health == nil ? "load only" : "passed")",
         ])
@@ -105,6 +138,7 @@ public actor ModelUpdater {
 
     private func rollBack(_ trial: Trial, because error: any Error) {
         rolledBack.increment()
+        events.publish(UpdateEvent(model: trial.name, version: trial.candidate, phase: .rolled_back, message: "\(error)"))
         logger.error("\(trial.name):\(trial.candidate) refused, rolling back: \(error)")
         do {
             try store.abortTrial(trial.name)
