@@ -44,16 +44,19 @@ public struct UpdateEvent: Codable, Sendable, Equatable {
 public final class UpdateEvents: Sendable {
     struct State {
         var latest: [String: UpdateEvent] = [:]
+        /// When each model was last updated, by publish count, to forget the stalest first.
+        var updated: [String: Int] = [:]
+        var published = 0
         var subscribers: [Int: AsyncStream<UpdateEvent>.Continuation] = [:]
         var nextID = 0
     }
 
     private let state = Mutex(State())
     private let logger: Logger
-    static let subscriberBuffer = 64
+    public static let subscriberBuffer = 64
     /// Models tracked at once; an update for one more forgets the one updated longest ago, so
     /// reports for ever new names cannot grow the daemon (the route checks the name as well).
-    static let maxModels = 64
+    public static let maxModels = 64
 
     public init(logger: Logger) { self.logger = logger }
 
@@ -64,8 +67,11 @@ public final class UpdateEvents: Sendable {
         let (previous, subscribers) = state.withLock { s -> (UpdateEvent?, [AsyncStream<UpdateEvent>.Continuation]) in
             let previous = s.latest[e.model]
             s.latest[e.model] = e
-            if s.latest.count > Self.maxModels, let oldest = s.latest.values.min(by: { ($0.time ?? "") < ($1.time ?? "") }) {
-                s.latest[oldest.model] = nil
+            s.published += 1
+            s.updated[e.model] = s.published
+            if s.latest.count > Self.maxModels, let stalest = s.updated.min(by: { $0.value < $1.value })?.key {
+                s.latest[stalest] = nil
+                s.updated[stalest] = nil
             }
             return (previous, Array(s.subscribers.values))
         }
