@@ -85,7 +85,7 @@ public enum Delta {
                             expect: PatchExpectation(targetSHA256: targetSHA256, targetSize: UInt64(target.count),
                                                      maxWindowLog: header.windowLog),
                             staging: outDir)
-            let (size, sha256) = try hash(OpenFile.reading(staged.url.path))
+            let (size, sha256) = try OpenFile.reading(staged.url.path).sha256()
             let descriptor = DeltaDescriptor(file: patchURL.lastPathComponent, sha256: sha256, size: size,
                                              baseSHA256: baseSHA256, baseSize: header.baseSize, targetSHA256: targetSHA256,
                                              targetSize: header.targetSize, windowLog: header.windowLog, frames: frames.count,
@@ -108,7 +108,7 @@ public enum Delta {
         let staged = try rebuild(patch: OpenFile.reading(patch), base: mapped, baseSHA256: mapped.sha256(), baseLabel: base,
                                  expect: PatchExpectation(maxWindowLog: DeltaHeader.maxWindowLog), staging: dir)
         try staged.place(at: output, mode: 0o644)
-        return try hash(OpenFile.reading(output.path)).sha256
+        return try OpenFile.reading(output.path).sha256().sha256
     }
 
     /// Decodes `patch` against `base` (whose sha256 the caller computed from the mapping) into a
@@ -182,33 +182,5 @@ public enum Delta {
             throw StoreError.notGGUF(path: path, reason: "\(error)")
         }
         return (file, staged)
-    }
-
-    static func hash(_ file: OpenFile) throws -> (size: UInt64, sha256: String) {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-        defer { buffer.deallocate() }
-        var hash = SHA256()
-        var total: UInt64 = 0
-        while true {
-            let n = try file.readChunk(into: buffer)
-            if n == 0 { return (total, hash.finalize().hex) }
-            hash.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
-            total += UInt64(n)
-        }
-    }
-}
-
-extension OpenFile {
-    /// Writes at an absolute offset, leaving the file offset alone.
-    func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileSystemError("write", path)
-            }
-            done += n
-        }
     }
 }

@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import AsyncHTTPClient
-import Crypto
 import Foundation
 import NIOCore
 
@@ -196,7 +195,7 @@ public struct Downloader: Sendable {
         }
 
         try file.sync()
-        let (size, sha) = try Self.hash(file)
+        let (size, sha) = try file.sha256()
         guard size == expectedSize, sha == expectedSHA256 else {
             _ = try? FS.remove(partial)
             _ = try? FS.remove(sidecarURL)
@@ -278,23 +277,6 @@ public struct Downloader: Sendable {
     }
 
     /// Size and SHA-256 of what the descriptor holds, read back with pread from offset 0.
-    static func hash(_ file: OpenFile) throws -> (UInt64, String) {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-        defer { buffer.deallocate() }
-        var sha = SHA256()
-        var offset: off_t = 0
-        while true {
-            let n = pread(file.fd, buffer.baseAddress, buffer.count, offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileSystemError("read", file.path)
-            }
-            if n == 0 { break }
-            sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
-            offset += off_t(n)
-        }
-        return (UInt64(offset), sha.finalize().map { String(format: "%02x", $0) }.joined())
-    }
 }
 
 /// Runs async work to completion from synchronous code (the CLI). Must not be called from a

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Crypto
 import Foundation
 
 /// A failed system call, naming what was being done to which path and the system's reason.
@@ -95,6 +96,19 @@ final class OpenFile {
 
     func writeAll(_ data: Data) throws { try data.withUnsafeBytes { try writeAll($0) } }
 
+    /// Writes at an absolute offset, leaving the file offset alone.
+    func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileSystemError("write", path)
+            }
+            done += n
+        }
+    }
+
     /// The first bytes of the file, without moving the offset.
     func peek(_ count: Int) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
@@ -113,6 +127,29 @@ final class OpenFile {
 
     func seekToStart() throws {
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw FileSystemError("seek", path) }
+    }
+
+    /// Size and SHA-256 of the whole file, read from offset 0 whatever the current offset, through
+    /// one fixed buffer; each chunk is also written to `copy` when given. Reading stops once more
+    /// than `limit` bytes were seen (the caller, expecting at most that, refuses the file).
+    func sha256(copyingTo copy: OpenFile? = nil, limit: UInt64 = .max) throws -> (size: UInt64, sha256: String) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        var hash = SHA256()
+        var total: UInt64 = 0
+        while total <= limit {
+            let n = pread(fd, buffer.baseAddress, buffer.count, off_t(total))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileSystemError("read", path)
+            }
+            if n == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<n])
+            hash.update(bufferPointer: chunk)
+            try copy?.writeAll(chunk)
+            total += UInt64(n)
+        }
+        return (total, hash.finalize().hex)
     }
 
     /// Bytes from the current offset to the end of a regular file; nil for pipes and the like.

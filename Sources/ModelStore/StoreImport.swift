@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// An import between reading the input and naming the result: the archive and the GGUF sit in
@@ -109,28 +108,13 @@ extension Store {
         }
         try checkSpace(needed: try input.size() + (declared ?? 0))
         let archive = try StagedFile(in: staging, suffix: "gguf.zst")
-        let (size, sha) = try copy(input, to: archive.file)
+        let (size, sha) = try input.sha256(copyingTo: archive.file)
         try archive.file.sync()
         // Without a declared size the free space bounds the output.
         let limit = try declared ?? options.freeSpace.map { try $0(staging) } ?? FS.availableBytes(staging)
         let (gguf, result, summary) = try unpack(archive.url, expectedSize: limit, source: path)
         return StagedImport(archive: archive, archiveSHA256: sha, archiveSize: size,
                             gguf: gguf, ggufSHA256: result.outputSHA256, ggufSize: result.bytesOut, summary: summary)
-    }
-
-    private func copy(_ input: OpenFile, to output: OpenFile) throws -> (bytes: UInt64, sha256: String) {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-        defer { buffer.deallocate() }
-        var hash = SHA256()
-        var total: UInt64 = 0
-        while true {
-            let n = try input.readChunk(into: buffer)
-            if n == 0 { return (total, hash.finalize().hex) }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<n])
-            hash.update(bufferPointer: chunk)
-            try output.writeAll(chunk)
-            total += UInt64(n)
-        }
     }
 
     /// The catalog's name for this GGUF, else the file name without `.gguf`/`.gguf.zst`, lowercased.

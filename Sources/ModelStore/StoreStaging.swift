@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Crypto
 import Foundation
 
 /// The staging area: where a pull leaves a version it downloaded and verified, and where the
@@ -126,18 +125,7 @@ extension Store {
     static func checkContent(_ url: URL, sha256: String, size: UInt64) throws -> OpenFile {
         let file = try OpenFile(path: url.path, flags: O_RDONLY | O_NOFOLLOW)
         guard file.isRegularFile else { throw StoreError.unrecognizedInput(path: url.path) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-        defer { buffer.deallocate() }
-        var hash = SHA256()
-        var total: UInt64 = 0
-        while true {
-            let n = try file.readChunk(into: buffer)
-            if n == 0 { break }
-            hash.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
-            total += UInt64(n)
-            guard total <= size else { break }
-        }
-        let found = hash.finalize().hex
+        let (total, found) = try file.sha256(limit: size)
         guard total == size, found == sha256 else {
             throw StoreError.damaged(path: url.path, reason: total == size
                 ? "its sha256 is \(found); its manifest says \(sha256)"
