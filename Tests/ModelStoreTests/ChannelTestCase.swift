@@ -55,7 +55,7 @@ class ChannelTestCase: TemporaryDirectoryTestCase {
     /// Packs `gguf` as `name:version` into the channel and signs targets listing every packed version.
     @discardableResult
     func publish(_ gguf: String, name: String, version: Int) throws -> ChannelModel {
-        try Store.pack(gguf: gguf, name: name, version: version, outDir: channel)
+        _ = try Store.pack(gguf: gguf, name: name, version: version, outDir: channel)
         return try sign().first { $0.name == name && $0.version == version }!
     }
 
@@ -94,7 +94,7 @@ class ChannelTestCase: TemporaryDirectoryTestCase {
     func bomb(wrapping gguf: String, zeros: Int, into file: String) throws -> PackDescriptor {
         let bytes = try read(gguf) + [UInt8](repeating: 0, count: zeros)
         let archive = channel.appendingPathComponent(file)
-        try compressFromPipe(bytes, archive.path)
+        _ = try compressFromPipe(bytes, archive.path)
         let size = UInt64(try read(archive.path).count)
         let summary = try GGUFSummary(path: gguf)
         return PackDescriptor(name: "m", version: 2, archive: file, archiveSHA256: try sha256sum(archive.path), archiveSize: size,

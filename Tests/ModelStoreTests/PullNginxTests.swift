@@ -46,7 +46,7 @@ final class PullNginxTests: TemporaryDirectoryTestCase {
     @discardableResult
     func publish(_ version: Int, memory: UInt64 = 1 << 20, keys: [SigningKey]? = nil) throws -> ChannelModel {
         let g = try gguf("m-src-\(version).gguf", seed: UInt64(version))
-        try Store.pack(gguf: g, name: "m", version: version, outDir: channel)
+        _ = try Store.pack(gguf: g, name: "m", version: version, outDir: channel)
         let models = try ChannelPublisher.descriptors(in: channel).map {
             ChannelModel(descriptor: $0, memoryBytes: memory, minRuntime: "0.1.0", health: nil)
         }

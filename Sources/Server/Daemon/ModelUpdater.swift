@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 import Metrics
@@ -90,7 +91,7 @@ public actor ModelUpdater {
         events.publish(UpdateEvent(model: name, version: version, phase: .activating))
         let trial: Trial
         do {
-            trial = try store.beginTrial(name, version)
+            trial = try await Self.offPool { [store] in try store.beginTrial(name, version) }
         } catch {
             events.publish(UpdateEvent(model: name, version: version, phase: .failed, message: "\(error)"))
             throw error
@@ -103,7 +104,7 @@ public actor ModelUpdater {
         do {
             swapped = try await engine.swap(to: source, health: manifest.health)
         } catch {
-            rollBack(trial, because: error)
+            await rollBack(trial, because: error)
             throw error
         }
         do {
@@ -111,7 +112,7 @@ public actor ModelUpdater {
         } catch {
             // The new file serves now, but the store could not record that: undo both, so the
             // disk and the daemon agree on the previous version.
-            rollBack(trial, because: error)
+            await rollBack(trial, because: error)
             if let previous = trial.previous, let path = try? store.activePath(name) {
                 _ = try? await engine.swap(to: ModelSource(name: name, path: path.path,
                                                            sha256: try? store.manifest(name, previous).ggufSHA256,
@@ -136,12 +137,20 @@ public actor ModelUpdater {
         try await activate(name, version: store.rollbackTarget(name))
     }
 
-    private func rollBack(_ trial: Trial, because error: any Error) {
+    /// Runs store work that may take seconds (hashing a staged GGUF, decompressing an archive) on
+    /// a thread of its own, not on one of the few threads that serve every request.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { done in
+            DispatchQueue.global(qos: .utility).async { done.resume(with: Result { try body() }) }
+        }
+    }
+
+    private func rollBack(_ trial: Trial, because error: any Error) async {
         rolledBack.increment()
         events.publish(UpdateEvent(model: trial.name, version: trial.candidate, phase: .rolled_back, message: "\(error)"))
         logger.error("\(trial.name):\(trial.candidate) refused, rolling back: \(error)")
         do {
-            try store.abortTrial(trial.name)
+            _ = try await Self.offPool { [store] in try store.abortTrial(trial.name) }
         } catch {
             // The record stays; the next start finishes the rollback.
             logger.critical("rolling back \(trial.name):\(trial.candidate) failed: \(error)")
