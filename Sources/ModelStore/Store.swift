@@ -126,7 +126,12 @@ public struct Store: Sendable {
     /// Stored versions of `name`, oldest first.
     public func versions(of name: String) throws -> [Int] {
         try ModelID.validate(name: name)
-        return try FS.list(manifests.appendingPathComponent(name)).compactMap { file -> Int? in
+        return try Self.manifestVersions(in: manifests.appendingPathComponent(name))
+    }
+
+    /// The versions whose manifests (`<v>.json`) a directory holds, oldest first; other names are ignored.
+    static func manifestVersions(in dir: URL) throws -> [Int] {
+        try FS.list(dir).compactMap { file -> Int? in
             guard file.hasSuffix(".json") else { return nil }
             return try? ModelID.parseVersion(String(file.dropLast(5)))
         }.sorted()

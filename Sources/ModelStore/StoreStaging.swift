@@ -57,10 +57,7 @@ extension Store {
     /// Versions of `name` staged complete, oldest first.
     public func stagedVersions(of name: String) throws -> [Int] {
         try ModelID.validate(name: name)
-        return try FS.list(ready.appendingPathComponent(name)).compactMap { file -> Int? in
-            guard file.hasSuffix(".json") else { return nil }
-            return try? ModelID.parseVersion(String(file.dropLast(5)))
-        }.sorted()
+        return try Self.manifestVersions(in: ready.appendingPathComponent(name))
     }
 
     /// Names with a version staged.
