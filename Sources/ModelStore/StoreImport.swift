@@ -10,6 +10,13 @@ struct StagedImport {
     let ggufSHA256: String
     let ggufSize: UInt64
     let summary: GGUFSummary
+
+    /// The manifest of this import stored as `name:version`.
+    func manifest(name: String, version: Int, added: Date, health: ChannelModel.HealthCheck?) -> Manifest {
+        Manifest(name: name, version: version, archiveSHA256: archiveSHA256, archiveSize: archiveSize,
+                 ggufSHA256: ggufSHA256, ggufSize: ggufSize, architecture: summary.architecture,
+                 quantization: summary.quantization, added: Manifest.timestamp(added), health: health)
+    }
 }
 
 extension Store {
@@ -41,9 +48,7 @@ extension Store {
             let next = version ?? (existing.last ?? 0) + 1
             try ModelID.validate(version: next)
 
-            let m = Manifest(name: model, version: next, archiveSHA256: staged.archiveSHA256, archiveSize: staged.archiveSize,
-                             ggufSHA256: staged.ggufSHA256, ggufSize: staged.ggufSize, architecture: staged.summary.architecture,
-                             quantization: staged.summary.quantization, added: Manifest.timestamp(options.now()), health: health)
+            let m = staged.manifest(name: model, version: next, added: options.now(), health: health)
             // Archive, manifest, GGUF, active pointer: a crash between any two steps leaves a
             // consistent store, and gc removes what no manifest names.
             let blob = blobURL(staged.archiveSHA256)

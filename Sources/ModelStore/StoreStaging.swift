@@ -29,9 +29,7 @@ extension Store {
         try ModelID.validate(version: version)
         return try withStagingLock {
             let staged = try stageInput(OpenFile.reading(path), path: path, cap: maxGGUFBytes)
-            let m = Manifest(name: name, version: version, archiveSHA256: staged.archiveSHA256, archiveSize: staged.archiveSize,
-                             ggufSHA256: staged.ggufSHA256, ggufSize: staged.ggufSize, architecture: staged.summary.architecture,
-                             quantization: staged.summary.quantization, added: Manifest.timestamp(options.now()), health: health)
+            let m = staged.manifest(name: name, version: version, added: options.now(), health: health)
             try verify(m)
             // An older staging of this version loses its manifest first: from here until the new
             // one is written, the version is incomplete rather than a mix of two stagings.
