@@ -92,6 +92,11 @@ static void matmul_task(void *ctx, int task, int n_tasks) {
         }
         return;
     }
+    if (part->traits->matmul_prompt) {
+        part->traits->matmul_prompt(j->cols, w + (size_t)r0 * part->w_row_bytes, r1 - r0, j->xq, j->xq_stride, (int)j->ntok,
+                                    tg->y + r0, tg->y_stride, tg->bias ? tg->bias + r0 : NULL);
+        return;
+    }
     if (part->traits->vec_dot_block) {
         float sb[EK_TILE_ROWS * EK_TILE_TOKENS];
         for (int64_t t0 = 0; t0 < j->ntok; t0 += EK_TOKEN_TILE) {

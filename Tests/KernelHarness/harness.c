@@ -300,6 +300,59 @@ static void check_matmul(ek_variant v) {
     free(w); free(xq); free(x); free(ya); free(yb); free(bias); free(wf); free(xf);
 }
 
+// Prompt spans (more tokens than a tile) against the scalar matmul, bit for bit: across token
+// tiles, with an odd last block, and past the widths the prepared path takes.
+static void check_prompt(ek_variant v) {
+    static const int64_t col_counts[] = { 512, 800, 4160 };
+    static const int64_t row_counts[] = { 1, 33, 255 };
+    static const int64_t token_counts[] = { 5, 64, 67, 130 };
+    const int64_t max_cols = 4160, max_rows = 255, max_tok = 130;
+    ek_pool *pool = ek_pool_create(2);
+    uint8_t *w = malloc(ek_row_size(EK_F32, max_cols) * max_rows);
+    uint8_t *xq = malloc(ek_row_size(EK_F32, max_cols) * max_tok);
+    float *x = malloc(sizeof(float) * (size_t)(max_cols * max_tok));
+    float *ya = malloc(sizeof(float) * (size_t)(max_rows * max_tok)), *yb = malloc(sizeof(float) * (size_t)(max_rows * max_tok));
+    float *bias = malloc(sizeof(float) * max_rows);
+    for (size_t i = 0; i < sizeof weight_types / sizeof weight_types[0]; i++) {
+        const int type = weight_types[i];
+        if (!ek_traits_variant(v, type)->matmul_prompt) continue;
+        const int xtype = ek_traits_generic(type)->vec_dot_type;
+        int64_t tested = 0;
+        for (size_t c = 0; c < sizeof col_counts / sizeof col_counts[0]; c++) {
+            const int64_t cols = col_counts[c];
+            if (cols % ek_traits_generic(type)->block_size) continue;
+            const size_t wrow = ek_row_size(type, cols), xrow = ek_row_size(xtype, cols);
+            for (size_t r = 0; r < sizeof row_counts / sizeof row_counts[0]; r++) {
+                for (size_t tk = 0; tk < sizeof token_counts / sizeof token_counts[0]; tk++) {
+                    const int64_t rows = row_counts[r], ntok = token_counts[tk];
+                    for (int64_t k = 0; k < rows; k++) random_weights(type, w + (size_t)k * wrow, cols);
+                    for (int64_t k = 0; k < cols * ntok; k++) x[k] = rnd_activation();
+                    for (int64_t k = 0; k < rows; k++) bias[k] = rnd_sym();
+                    ek_quantize_rows(xtype, x, cols, ntok, cols, xq, xrow);
+                    const bool with_bias = (r + tk) % 2 == 1;
+                    ek_select_variant(EK_VARIANT_SCALAR);
+                    ek_matmul(pool, type, w, rows, cols, xq, xrow, ntok, ya, rows, with_bias ? bias : NULL);
+                    ek_select_variant(v);
+                    ek_matmul(pool, type, w, rows, cols, xq, xrow, ntok, yb, rows, with_bias ? bias : NULL);
+                    checks++;
+                    tested += rows * ntok;
+                    for (int64_t k = 0; k < rows * ntok; k++) {
+                        if (memcmp(&ya[k], &yb[k], sizeof(float)) != 0) {
+                            fail("%s prompt %s cols=%lld rows=%lld tokens=%lld: y[%lld][%lld] scalar %.9g, %s %.9g",
+                                 ek_variant_name(v), ek_traits_generic(type)->name, (long long)cols, (long long)rows,
+                                 (long long)ntok, (long long)(k / rows), (long long)(k % rows), ya[k], ek_variant_name(v), yb[k]);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        printf("  %-7s prompt  %-5s %lld outputs bit-identical\n", ek_variant_name(v), ek_traits_generic(type)->name, (long long)tested);
+    }
+    ek_pool_destroy(pool);
+    free(w); free(xq); free(x); free(ya); free(yb); free(bias);
+}
+
 static void compare_rows(const char *what, ek_variant v, int64_t n, const float *ref, const float *got) {
     checks++;
     for (int64_t i = 0; i < n; i++) {
@@ -491,6 +544,7 @@ int main(int argc, char **argv) {
         check_quantizers(v);
         check_dots(v);
         check_matmul(v);
+        check_prompt(v);
         check_ops(v);
         check_attention(v);
     }

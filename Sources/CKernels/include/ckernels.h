@@ -98,6 +98,7 @@ typedef struct {
     ek_vec_dot_rows_fn vec_dot_rows;  // NULL: vec_dot once per row
     ek_vec_dot_block_fn vec_dot_block;  // NULL: token tiles row by row
     ek_matmul_span_fn matmul_span;      // NULL: decode steps through vec_dot_block or vec_dot_rows
+    ek_matmul_span_fn matmul_prompt;    // a span of rows times more than EK_TILE_TOKENS tokens; NULL: block kernels
 } ek_type_traits;
 
 // Traits of `type` in the selected kernel variant, or NULL if the type is unknown to the engine.

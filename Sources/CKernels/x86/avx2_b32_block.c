@@ -2,6 +2,8 @@
 // and spans of rows for decode steps of several sequences.
 #if defined(__x86_64__)
 #include "avx2_b32.h"
+#include <pthread.h>
+#include <stdlib.h>
 
 // ---- blocks (prompts) ----------------------------------------------------------------------
 
@@ -132,6 +134,156 @@ EK_AVX2_INLINE void span_b32(const int kind, int64_t n, const uint8_t *restrict 
     }
 }
 
+// ---- prompts ---------------------------------------------------------------------------------
+//
+// A prompt's product over a task's rows and all its tokens in one call. Per tile of tokens, each
+// token's activations are prepared once (as decode spans do); per tile of rows, the codes and
+// scales of each pair of blocks are decoded once into an L1 buffer for the whole token tile. The
+// inner loop then only multiplies, folds and scales: block kernels decoded the weights for every
+// four tokens and prepared the activations for every four rows. Q4_0 and Q5_0 take their offset
+// off the folded sums as offset * sum(y) per block, from the preparation (without the offset the
+// int16 words stay below 2^14: 2 * 2 * 31 * 127 < 16384). Order and terms are exactly vec_dot's.
+
+typedef struct { __m256i lo[EK_TILE_ROWS], hi[EK_TILE_ROWS]; __m256 dw, mw; } b32_wpair;
+
+enum {
+    B32_PREP_BYTES = 128 << 10,   // a token tile's prepared activations stay in L2
+    B32_MAX_PAIRS = 64,           // rows of up to 4096 elements take this path
+};
+
+// The token side as b32_prepare, with the offset types' sx replaced by offset * sum(y) per block
+// (int32, in the dx lane layout).
+EK_AVX2_INLINE b32_tok b32_prepare_prompt(int kind, const uint8_t *y0, const uint8_t *y1) {
+    b32_tok p = b32_prepare(kind, y0, y1);
+    const int off = b32_row_offset(kind);
+    if (off) {
+        const __m256i one8 = _mm256_set1_epi8(1), one16 = _mm256_set1_epi16(1);
+        const __m256i s = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(one8, p.a), _mm256_maddubs_epi16(one8, p.b)), one16);
+        __m256i t = _mm256_hadd_epi32(s, s);
+        t = _mm256_hadd_epi32(t, t);   // each half: its block's sum in every lane
+        p.sx = _mm256_castsi256_ps(_mm256_mullo_epi32(t, _mm256_set1_epi32(off)));
+    }
+    return p;
+}
+
+// Rows rw[0..3], blocks 2i and 2i + 1 for i < pairs, decoded into wp[i].
+EK_AVX2_INLINE void b32_unpack_rows(const int kind, int64_t pairs, const uint8_t *const rw[EK_TILE_ROWS], b32_wpair *restrict wp) {
+    const size_t ws = b32_size(kind);
+    for (int64_t i = 0; i < pairs; ++i) {
+        const size_t pos = (size_t)(2 * i) * ws;
+        __m256i h[EK_TILE_ROWS];
+        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) h[r] = b32_head(kind, rw[r] + pos);
+        if (b32_offset(kind)) b32_head_pairs(kind, h, &wp[i].dw, &wp[i].mw);
+        else wp[i].dw = wp[i].mw = b32_head_scales(kind, h);
+        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) b32_codes2(kind, rw[r] + pos, h[r], &wp[i].lo[r], &wp[i].hi[r]);
+    }
+}
+
+// Rows of wp times tokens tk[t * pairs ...] (t < nx): out[t][r] over the pairs.
+EK_AVX2_INLINE void dot_b32_unpacked(const int kind, int64_t pairs, const b32_wpair *restrict wp, const b32_tok *restrict tk,
+                                     const int nx, float out[EK_TILE_TOKENS][EK_TILE_ROWS]) {
+    const bool off = b32_row_offset(kind) != 0;
+    __m128 sum[EK_TILE_TOKENS];
+    EK_UNROLL for (int t = 0; t < EK_TILE_TOKENS; ++t) sum[t] = _mm_setzero_ps();
+    for (int64_t i = 0; i < pairs; ++i) {
+        const b32_wpair *restrict p = wp + i;
+        __m256i lo[EK_TILE_ROWS], hi[EK_TILE_ROWS];
+        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) { lo[r] = p->lo[r]; hi[r] = p->hi[r]; }
+        EK_UNROLL for (int t = 0; t < nx; ++t) {
+            const b32_tok *restrict y = tk + (size_t)t * (size_t)pairs + i;
+            const __m256i ylo = y->a, yhi = y->b;
+            __m256i q[EK_TILE_ROWS];
+            EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r)
+                q[r] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], ylo), _mm256_maddubs_epi16(hi[r], yhi));
+            __m256i isum = sum4x8_epi16(q[0], q[1], q[2], q[3]);
+            if (off) isum = _mm256_sub_epi32(isum, _mm256_castps_si256(y->sx));
+            const __m256 tm = b32_terms8(kind, _mm256_cvtepi32_ps(isum), p->dw, p->mw, y->dx, y->sx);
+            sum[t] = _mm_add_ps(_mm_add_ps(sum[t], _mm256_castps256_ps128(tm)), _mm256_extractf128_ps(tm, 1));
+        }
+    }
+    EK_UNROLL for (int t = 0; t < nx; ++t) _mm_storeu_ps(out[t], sum[t]);
+}
+
+// Per thread: a token tile's prepared activations, then one row tile's decoded pairs; freed when
+// the thread ends (pools come and go with models).
+static pthread_key_t b32_scratch_key;
+static pthread_once_t b32_scratch_once = PTHREAD_ONCE_INIT;
+static void b32_scratch_init(void) { pthread_key_create(&b32_scratch_key, free); }
+
+static void *b32_scratch(void) {
+    pthread_once(&b32_scratch_once, b32_scratch_init);
+    void *p = pthread_getspecific(b32_scratch_key);
+    if (!p && (p = aligned_alloc(64, B32_PREP_BYTES + B32_MAX_PAIRS * sizeof(b32_wpair)))) pthread_setspecific(b32_scratch_key, p);
+    return p;
+}
+
+EK_AVX2_INLINE void prompt_b32(const int kind, int64_t n, const uint8_t *restrict w, int64_t rows, const uint8_t *restrict x,
+                               size_t x_stride, int64_t ntok, float *restrict y, int64_t y_stride, const float *restrict bias) {
+    const int64_t nb = n / 32, pairs = nb / 2;
+    const size_t ws = b32_size(kind), row_bytes = (size_t)nb * ws;
+    const bool offset = b32_offset(kind);
+    const size_t xs = offset ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
+    const size_t xq = offset ? offsetof(ek_block_q8_1, qs) : offsetof(ek_block_q8_0, qs);
+    void *scratch = pairs > 0 && pairs <= B32_MAX_PAIRS ? b32_scratch() : NULL;
+    if (!scratch) {   // the block kernels, tile by tile
+        float sb[EK_TILE_ROWS * EK_TILE_TOKENS];
+        for (int64_t r = 0; r < rows; r += EK_TILE_ROWS) {
+            const int nw = rows - r < EK_TILE_ROWS ? (int)(rows - r) : EK_TILE_ROWS;
+            for (int64_t t = 0; t < ntok; t += EK_TILE_TOKENS) {
+                const int nx = ntok - t < EK_TILE_TOKENS ? (int)(ntok - t) : EK_TILE_TOKENS;
+                dot_b32_block(kind, n, w + (size_t)r * row_bytes, row_bytes, nw, x + (size_t)t * x_stride, x_stride, nx, NULL, sb);
+                for (int a = 0; a < nw; a++)
+                    for (int i = 0; i < nx; i++)
+                        y[(t + i) * y_stride + r + a] = bias ? sb[a * EK_TILE_TOKENS + i] + bias[r + a] : sb[a * EK_TILE_TOKENS + i];
+            }
+        }
+        return;
+    }
+    b32_tok *prep = scratch;
+    b32_wpair *wp = (b32_wpair *)((uint8_t *)scratch + B32_PREP_BYTES);
+    int64_t tile = (int64_t)(B32_PREP_BYTES / sizeof(b32_tok)) / pairs / EK_TILE_TOKENS * EK_TILE_TOKENS;
+    if (tile > 64) tile = 64;
+    for (int64_t t0 = 0; t0 < ntok; t0 += tile) {
+        const int64_t nt = ntok - t0 < tile ? ntok - t0 : tile;
+        for (int64_t t = 0; t < nt; ++t)
+            for (int64_t i = 0; i < pairs; ++i) {
+                const uint8_t *y0 = x + (size_t)(t0 + t) * x_stride + (size_t)(2 * i) * xs;
+                prep[t * pairs + i] = b32_prepare_prompt(kind, y0, y0 + xs);
+            }
+        for (int64_t r = 0; r < rows; r += EK_TILE_ROWS) {
+            const int nw = rows - r < EK_TILE_ROWS ? (int)(rows - r) : EK_TILE_ROWS;
+            const uint8_t *rw[EK_TILE_ROWS];
+            tile_rows(w + (size_t)r * row_bytes, row_bytes, nw, rw);
+            b32_unpack_rows(kind, pairs, rw, wp);
+            for (int64_t t = 0; t < nt; t += EK_TILE_TOKENS) {
+                const int nx = nt - t < EK_TILE_TOKENS ? (int)(nt - t) : EK_TILE_TOKENS;
+                float out[EK_TILE_TOKENS][EK_TILE_ROWS];
+                if (nx == EK_TILE_TOKENS) dot_b32_unpacked(kind, pairs, wp, prep + t * pairs, EK_TILE_TOKENS, out);
+                else dot_b32_unpacked(kind, pairs, wp, prep + t * pairs, nx, out);
+                if (nb % 2) {   // an odd last block, as vec_dot's tail
+                    const int64_t i = nb - 1;
+                    for (int a = 0; a < nw; a++) {
+                        const uint8_t *blk = rw[a] + (size_t)i * ws;
+                        const b32_codes c = b32_decode(kind, blk);
+                        const float dw = h2f((ek_fp16)load_u16(blk));
+                        const float mw = offset ? h2f((ek_fp16)load_u16(blk + 2)) : 0.0f;
+                        for (int k = 0; k < nx; k++) {
+                            const uint8_t *yb = x + (size_t)(t0 + t + k) * x_stride + (size_t)i * xs;
+                            const int32_t is = b32_sum1(kind, b32_products(kind, c, load256(yb + xq)));
+                            const float dx = h2f((ek_fp16)load_u16(yb));
+                            const float sx = offset ? h2f((ek_fp16)load_u16(yb + 2)) : 0.0f;
+                            out[k][a] += b32_term(kind, (float)is, dw, mw, dx, sx);
+                        }
+                    }
+                }
+                for (int a = 0; a < nw; a++)
+                    for (int k = 0; k < nx; k++)
+                        y[(t0 + t + k) * y_stride + r + a] = bias ? out[k][a] + bias[r + a] : out[k][a];
+            }
+        }
+    }
+}
+
 // Full tiles (all but a matrix's or token tile's edge) get their own copy, whose token loop unrolls.
 #define EK_B32_BLOCK(name, kind)                                                                            \
     EK_AVX2 static void vec_dot_block_##name(int64_t n, const void *restrict w, size_t w_stride, int nw,     \
@@ -145,12 +297,23 @@ EK_AVX2_INLINE void span_b32(const int kind, int64_t n, const uint8_t *restrict 
         if (nx == EK_TILE_TOKENS) span_b32(kind, n, w, rows, x, x_stride, EK_TILE_TOKENS, y, y_stride, bias); \
         else span_b32(kind, n, w, rows, x, x_stride, nx, y, y_stride, bias);                                \
     }
+// Q8_0 keeps the block kernels for prompts: its codes need no decoding.
+#define EK_B32_PROMPT(name, kind)                                                                           \
+    EK_AVX2 static void matmul_prompt_##name(int64_t n, const void *restrict w, int64_t rows, const void *restrict x, \
+                                             size_t x_stride, int nx, float *restrict y, int64_t y_stride,  \
+                                             const float *restrict bias) {                                  \
+        prompt_b32(kind, n, w, rows, x, x_stride, nx, y, y_stride, bias);                                   \
+    }
 
 EK_B32_BLOCK(q4_0_q8_0, K_Q4_0)
 EK_B32_BLOCK(q4_1_q8_1, K_Q4_1)
 EK_B32_BLOCK(q5_0_q8_0, K_Q5_0)
 EK_B32_BLOCK(q5_1_q8_1, K_Q5_1)
 EK_B32_BLOCK(q8_0_q8_0, K_Q8_0)
+EK_B32_PROMPT(q4_0_q8_0, K_Q4_0)
+EK_B32_PROMPT(q4_1_q8_1, K_Q4_1)
+EK_B32_PROMPT(q5_0_q8_0, K_Q5_0)
+EK_B32_PROMPT(q5_1_q8_1, K_Q5_1)
 
 void ek_patch_avx2_b32_block(ek_type_traits *types) {
 #define EK_SET(type, name) types[type].vec_dot_block = vec_dot_block_##name, types[type].matmul_span = matmul_span_##name
@@ -160,5 +323,9 @@ void ek_patch_avx2_b32_block(ek_type_traits *types) {
     EK_SET(EK_Q5_1, q5_1_q8_1);
     EK_SET(EK_Q8_0, q8_0_q8_0);
 #undef EK_SET
+    types[EK_Q4_0].matmul_prompt = matmul_prompt_q4_0_q8_0;
+    types[EK_Q4_1].matmul_prompt = matmul_prompt_q4_1_q8_1;
+    types[EK_Q5_0].matmul_prompt = matmul_prompt_q5_0_q8_0;
+    types[EK_Q5_1].matmul_prompt = matmul_prompt_q5_1_q8_1;
 }
 #endif
