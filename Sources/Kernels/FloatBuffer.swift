@@ -1,16 +1,26 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A fixed-size, zero-initialised f32 buffer for activations and scratch. Allocated once per
-/// model or sequence and reused, so the hot path never allocates.
+/// model or sequence and reused, so the hot path never allocates. The zeros come from calloc:
+/// large buffers are fresh pages, resident only once written (a batch or logit rows a run never
+/// uses cost no memory).
 public final class FloatBuffer: @unchecked Sendable {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
 
     public init(count: Int) {
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        guard let raw = calloc(max(count, 1), MemoryLayout<Float>.stride) else {
+            fatalError("out of memory allocating \(count) floats")
+        }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
-    deinit { pointer.deallocate() }
+    deinit { free(pointer) }
 
     public subscript(i: Int) -> Float {
         get { pointer[i] }

@@ -154,8 +154,9 @@ public final class Model: @unchecked Sendable {
                                     heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim, scale: scale)
             }
             w.attentionActs.reset(w.attention.pointer, stride: c.qDim, tokens: n)
-            Ops.matmul(pool, layer.output, w.attentionActs, into: w.projected.pointer, stride: embd)
-            Ops.add(w.x.pointer, w.projected.pointer, into: w.x.pointer, count: n * embd)
+            // xn is free again (its quantized copy fed Q, K and V): it takes the projection.
+            Ops.matmul(pool, layer.output, w.attentionActs, into: w.xn.pointer, stride: embd)
+            Ops.add(w.x.pointer, w.xn.pointer, into: w.x.pointer, count: n * embd)
 
             // Feed-forward sub-block (SwiGLU).
             for i in 0..<n { Ops.rmsNorm(w.x.at(i * embd), weight: layer.feedForwardNorm.pointer, into: w.xn.at(i * embd), count: embd, eps: c.rmsEpsilon) }
@@ -166,8 +167,8 @@ public final class Model: @unchecked Sendable {
             ], w.embdActs)
             Ops.siluMul(gate: w.gate.pointer, up: w.up.pointer, into: w.gate.pointer, count: n * c.feedForwardLength)
             w.ffnActs.reset(w.gate.pointer, stride: c.feedForwardLength, tokens: n)
-            Ops.matmul(pool, layer.down, w.ffnActs, into: w.projected.pointer, stride: embd)
-            Ops.add(w.x.pointer, w.projected.pointer, into: w.x.pointer, count: n * embd)
+            Ops.matmul(pool, layer.down, w.ffnActs, into: w.xn.pointer, stride: embd)
+            Ops.add(w.x.pointer, w.xn.pointer, into: w.x.pointer, count: n * embd)
         }
         switch placement {
         case let .sequence(cache): cache.count += n

@@ -5,12 +5,11 @@ import Kernels
 final class Workspace: @unchecked Sendable {
     let batch: Int
     let x: FloatBuffer          // (batch, embd) residual stream
-    let xn: FloatBuffer         // (batch, embd) normed input of a sub-block
+    let xn: FloatBuffer         // (batch, embd) normed input of a sub-block, then its output projection
     let q: FloatBuffer          // (batch, heads * head_dim)
     let k: FloatBuffer          // (batch, kv_dim)
     let v: FloatBuffer          // (batch, kv_dim)
     let attention: FloatBuffer  // (batch, heads * head_dim)
-    let projected: FloatBuffer  // (batch, embd) output of attention or FFN projections
     let gate: FloatBuffer       // (batch, ffn)
     let up: FloatBuffer         // (batch, ffn)
     let scores: FloatBuffer     // (heads, context)
@@ -28,7 +27,6 @@ final class Workspace: @unchecked Sendable {
         k = FloatBuffer(count: batch * c.kvDim)
         v = FloatBuffer(count: batch * c.kvDim)
         attention = FloatBuffer(count: batch * c.qDim)
-        projected = FloatBuffer(count: batch * c.embeddingLength)
         gate = FloatBuffer(count: batch * c.feedForwardLength)
         up = FloatBuffer(count: batch * c.feedForwardLength)
         scores = FloatBuffer(count: c.headCount * context)
