@@ -13,10 +13,8 @@
 // for all rows; a token's four row sums are the lanes of one vector as in dot_b32_rows, so the
 // tile has EK_TILE_TOKENS independent add chains of two adds per two blocks (the token tile's
 // single serial chain per token was its latency bound). Order and terms are exactly vec_dot's.
-// prep: NULL, or the tokens' b32_prepare results, token t's pairs at prep[t * (n / 64)...].
 EK_AVX2_INLINE void dot_b32_block(const int kind, int64_t n, const void *restrict w, size_t w_stride, int nw,
-                                  const void *restrict x, size_t x_stride, const int nx, const b32_tok *restrict prep,
-                                  float *restrict s) {
+                                  const void *restrict x, size_t x_stride, const int nx, float *restrict s) {
     const bool offset = b32_offset(kind);
     const int off = b32_row_offset(kind);
     const size_t ws = b32_size(kind);
@@ -52,7 +50,7 @@ EK_AVX2_INLINE void dot_b32_block(const int kind, int64_t n, const void *restric
         }
         EK_UNROLL for (int t = 0; t < nx; ++t) {
             const uint8_t *y0 = xb + (size_t)t * x_stride + (size_t)i * xs;
-            const b32_tok tk = prep ? prep[t * (nb / 2) + i / 2] : b32_prepare(kind, y0, y0 + xs);
+            const b32_tok tk = b32_prepare(kind, y0, y0 + xs);
             const __m256 dx = tk.dx, sx = tk.sx;
             __m256i isum;
             if (kind == K_Q8_0) {
@@ -103,6 +101,103 @@ EK_AVX2_INLINE void dot_b32_block(const int kind, int64_t n, const void *restric
         for (int t = 0; t < nx; ++t) s[r * EK_TILE_TOKENS + t] = out[t][r];
 }
 
+// The token side as b32_prepare, with the offset types' sx replaced by offset * sum(y) per block
+// (int32, in the dx lane layout): their offset then comes off the folded sums in one subtract
+// instead of two multiplies per token (without it the int16 words stay below 2^14: 2 * 2 * 31 * 127).
+EK_AVX2_INLINE b32_tok b32_prepare_folded(int kind, const uint8_t *y0, const uint8_t *y1) {
+    b32_tok p = b32_prepare(kind, y0, y1);
+    const int off = b32_row_offset(kind);
+    if (off) {
+        const __m256i one8 = _mm256_set1_epi8(1), one16 = _mm256_set1_epi16(1);
+        const __m256i s = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(one8, p.a), _mm256_maddubs_epi16(one8, p.b)), one16);
+        __m256i t = _mm256_hadd_epi32(s, s);
+        t = _mm256_hadd_epi32(t, t);   // each half: its block's sum in every lane
+        p.sx = _mm256_castsi256_ps(_mm256_mullo_epi32(t, _mm256_set1_epi32(off)));
+    }
+    return p;
+}
+
+// The folded integer sums of four rows' codes (lo, hi: blocks i and i + 1 as b32_codes2 gives
+// them; Q8_0: |w| of each block, w at wq0 / wq1 for the signs) with one prepared token, offset
+// taken off: [rows of block i | rows of block i + 1].
+EK_AVX2_INLINE __m256i b32_isum4(const int kind, const __m256i lo[EK_TILE_ROWS], const __m256i hi[EK_TILE_ROWS],
+                                 const uint8_t *const wq0[EK_TILE_ROWS], const uint8_t *const wq1[EK_TILE_ROWS],
+                                 const b32_tok *restrict tk) {
+    __m256i p[EK_TILE_ROWS];
+    if (kind == K_Q8_0) {
+        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
+            const __m256i pa = b32_products(kind, (b32_codes){ lo[r], load256(wq0[r]) }, tk->a);
+            const __m256i pb = b32_products(kind, (b32_codes){ hi[r], load256(wq1[r]) }, tk->b);
+            p[r] = _mm256_add_epi32(_mm256_blend_epi32(pa, pb, 0xf0), _mm256_permute2x128_si256(pa, pb, 0x21));
+        }
+        return sum4x4_epi32(p[0], p[1], p[2], p[3]);
+    }
+    EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r)
+        p[r] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], tk->a), _mm256_maddubs_epi16(hi[r], tk->b));
+    const __m256i isum = sum4x8_epi16(p[0], p[1], p[2], p[3]);
+    return b32_row_offset(kind) ? _mm256_sub_epi32(isum, _mm256_castps_si256(tk->sx)) : isum;
+}
+
+// One row tile of a decode span: rows rw[0..3] (nw used, the rest repeat the last) times nx
+// prepared tokens (token t's pairs at prep[t * (nb / 2)...]); an odd last block as vec_dot's tail,
+// from the raw activations. The rows are a quarter of the span apart: one line each is
+// requested ahead per step.
+EK_AVX2_INLINE void dot_b32_span(const int kind, int64_t nb, const uint8_t *const rw[EK_TILE_ROWS], int nw,
+                                 const b32_tok *restrict prep, const uint8_t *restrict x, size_t x_stride, const int nx,
+                                 float out[EK_TILE_TOKENS][EK_TILE_ROWS]) {
+    const bool offset = b32_offset(kind);
+    const size_t ws = b32_size(kind);
+    const size_t xs = offset ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
+    const size_t xq = offset ? offsetof(ek_block_q8_1, qs) : offsetof(ek_block_q8_0, qs);
+    const int64_t pairs = nb / 2;
+    __m128 sum[EK_TILE_TOKENS];
+    EK_UNROLL for (int t = 0; t < EK_TILE_TOKENS; ++t) sum[t] = _mm_setzero_ps();
+    for (int64_t i = 0; i < pairs; ++i) {
+        const size_t pos = (size_t)(2 * i) * ws;
+        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) _mm_prefetch((const char *)rw[r] + pos + EK_ROW_PREFETCH, _MM_HINT_T0);
+        __m256i h[EK_TILE_ROWS];
+        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) h[r] = b32_head(kind, rw[r] + pos);
+        __m256 dw, mw;
+        if (offset) b32_head_pairs(kind, h, &dw, &mw);
+        else dw = mw = b32_head_scales(kind, h);
+        __m256i lo[EK_TILE_ROWS], hi[EK_TILE_ROWS];
+        const uint8_t *wq0[EK_TILE_ROWS], *wq1[EK_TILE_ROWS];
+        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
+            wq0[r] = rw[r] + pos + 2;
+            wq1[r] = rw[r] + pos + ws + 2;
+            if (kind == K_Q8_0) {
+                lo[r] = b32_decode(kind, rw[r] + pos).u;
+                hi[r] = b32_decode(kind, rw[r] + pos + ws).u;
+            } else {
+                b32_codes2(kind, rw[r] + pos, h[r], &lo[r], &hi[r]);
+            }
+        }
+        EK_UNROLL for (int t = 0; t < nx; ++t) {
+            const b32_tok *restrict tk = prep + (size_t)t * (size_t)pairs + i;
+            const __m256i isum = b32_isum4(kind, lo, hi, wq0, wq1, tk);
+            const __m256 tm = b32_terms8(kind, _mm256_cvtepi32_ps(isum), dw, mw, tk->dx, tk->sx);
+            sum[t] = _mm_add_ps(_mm_add_ps(sum[t], _mm256_castps256_ps128(tm)), _mm256_extractf128_ps(tm, 1));
+        }
+    }
+    EK_UNROLL for (int t = 0; t < nx; ++t) _mm_storeu_ps(out[t], sum[t]);
+    if (nb % 2) {   // an odd last block, as vec_dot's tail
+        const int64_t i = nb - 1;
+        for (int r = 0; r < nw; ++r) {
+            const uint8_t *blk = rw[r] + (size_t)i * ws;
+            const b32_codes c = b32_decode(kind, blk);
+            const float dw = h2f((ek_fp16)load_u16(blk));
+            const float mw = offset ? h2f((ek_fp16)load_u16(blk + 2)) : 0.0f;
+            for (int t = 0; t < nx; ++t) {
+                const uint8_t *yb = x + (size_t)t * x_stride + (size_t)i * xs;
+                const int32_t is = b32_sum1(kind, b32_products(kind, c, load256(yb + xq)));
+                const float dx = h2f((ek_fp16)load_u16(yb));
+                const float sx = offset ? h2f((ek_fp16)load_u16(yb + 2)) : 0.0f;
+                out[t][r] += b32_term(kind, (float)is, dw, mw, dx, sx);
+            }
+        }
+    }
+}
+
 // A decode step of up to EK_TILE_TOKENS sequences over `rows` consecutive rows: the tokens'
 // operands prepared once, then one pass over the weights in row tiles that take one row from each
 // quarter of the span (four long sequential streams read faster than one run or adjacent rows).
@@ -110,23 +205,32 @@ EK_AVX2_INLINE void span_b32(const int kind, int64_t n, const uint8_t *restrict 
                              size_t x_stride, const int nx, float *restrict y, int64_t y_stride, const float *restrict bias) {
     enum { MAX_PAIRS = 64 };   // rows of up to 4096 elements get prepared operands (32 KiB)
     b32_tok prep[EK_TILE_TOKENS * MAX_PAIRS];
-    const int64_t pairs = n / 64;
+    const int64_t nb = n / 32, pairs = nb / 2;
     const size_t xs = b32_offset(kind) ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
+    const size_t row_bytes = (size_t)nb * b32_size(kind);
+    const int64_t q = (rows + EK_TILE_ROWS - 1) / EK_TILE_ROWS;
     const bool prepared = pairs <= MAX_PAIRS;
     if (prepared) {
         for (int t = 0; t < nx; ++t)
             for (int64_t i = 0; i < pairs; ++i) {
                 const uint8_t *y0 = x + (size_t)t * x_stride + (size_t)(2 * i) * xs;
-                prep[t * pairs + i] = b32_prepare(kind, y0, y0 + xs);
+                prep[t * pairs + i] = b32_prepare_folded(kind, y0, y0 + xs);
             }
     }
-    const size_t row_bytes = (size_t)(n / 32) * b32_size(kind);
-    const int64_t q = (rows + EK_TILE_ROWS - 1) / EK_TILE_ROWS;
     float sb[EK_TILE_ROWS * EK_TILE_TOKENS];
+    float out[EK_TILE_TOKENS][EK_TILE_ROWS];
     for (int64_t k = 0; k < q; k++) {
         int nw = 0;
         while (nw < EK_TILE_ROWS && k + nw * q < rows) nw++;
-        dot_b32_block(kind, n, w + (size_t)k * row_bytes, (size_t)q * row_bytes, nw, x, x_stride, nx, prepared ? prep : NULL, sb);
+        if (prepared) {
+            const uint8_t *rw[EK_TILE_ROWS];
+            tile_rows(w + (size_t)k * row_bytes, (size_t)q * row_bytes, nw, rw);
+            dot_b32_span(kind, nb, rw, nw, prep, x, x_stride, nx, out);
+            for (int a = 0; a < nw; a++)
+                for (int t = 0; t < nx; t++) sb[a * EK_TILE_TOKENS + t] = out[t][a];
+        } else {
+            dot_b32_block(kind, n, w + (size_t)k * row_bytes, (size_t)q * row_bytes, nw, x, x_stride, nx, sb);
+        }
         for (int a = 0; a < nw; a++) {
             const int64_t r = k + a * q;
             for (int t = 0; t < nx; t++) y[t * y_stride + r] = bias ? sb[a * EK_TILE_TOKENS + t] + bias[r] : sb[a * EK_TILE_TOKENS + t];
@@ -140,9 +244,7 @@ EK_AVX2_INLINE void span_b32(const int kind, int64_t n, const uint8_t *restrict 
 // token's activations are prepared once (as decode spans do); per tile of rows, the codes and
 // scales of each pair of blocks are decoded once into an L1 buffer for the whole token tile. The
 // inner loop then only multiplies, folds and scales: block kernels decoded the weights for every
-// four tokens and prepared the activations for every four rows. Q4_0 and Q5_0 take their offset
-// off the folded sums as offset * sum(y) per block, from the preparation (without the offset the
-// int16 words stay below 2^14: 2 * 2 * 31 * 127 < 16384). Order and terms are exactly vec_dot's.
+// four tokens and prepared the activations for every four rows. Order and terms are exactly vec_dot's.
 
 typedef struct { __m256i lo[EK_TILE_ROWS], hi[EK_TILE_ROWS]; __m256 dw, mw; } b32_wpair;
 
@@ -150,21 +252,6 @@ enum {
     B32_PREP_BYTES = 128 << 10,   // a token tile's prepared activations stay in L2
     B32_MAX_PAIRS = 64,           // rows of up to 4096 elements take this path
 };
-
-// The token side as b32_prepare, with the offset types' sx replaced by offset * sum(y) per block
-// (int32, in the dx lane layout).
-EK_AVX2_INLINE b32_tok b32_prepare_prompt(int kind, const uint8_t *y0, const uint8_t *y1) {
-    b32_tok p = b32_prepare(kind, y0, y1);
-    const int off = b32_row_offset(kind);
-    if (off) {
-        const __m256i one8 = _mm256_set1_epi8(1), one16 = _mm256_set1_epi16(1);
-        const __m256i s = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(one8, p.a), _mm256_maddubs_epi16(one8, p.b)), one16);
-        __m256i t = _mm256_hadd_epi32(s, s);
-        t = _mm256_hadd_epi32(t, t);   // each half: its block's sum in every lane
-        p.sx = _mm256_castsi256_ps(_mm256_mullo_epi32(t, _mm256_set1_epi32(off)));
-    }
-    return p;
-}
 
 // Rows rw[0..3], blocks 2i and 2i + 1 for i < pairs, decoded into wp[i].
 EK_AVX2_INLINE void b32_unpack_rows(const int kind, int64_t pairs, const uint8_t *const rw[EK_TILE_ROWS], b32_wpair *restrict wp) {
@@ -182,7 +269,6 @@ EK_AVX2_INLINE void b32_unpack_rows(const int kind, int64_t pairs, const uint8_t
 // Rows of wp times tokens tk[t * pairs ...] (t < nx): out[t][r] over the pairs.
 EK_AVX2_INLINE void dot_b32_unpacked(const int kind, int64_t pairs, const b32_wpair *restrict wp, const b32_tok *restrict tk,
                                      const int nx, float out[EK_TILE_TOKENS][EK_TILE_ROWS]) {
-    const bool off = b32_row_offset(kind) != 0;
     __m128 sum[EK_TILE_TOKENS];
     EK_UNROLL for (int t = 0; t < EK_TILE_TOKENS; ++t) sum[t] = _mm_setzero_ps();
     for (int64_t i = 0; i < pairs; ++i) {
@@ -191,12 +277,7 @@ EK_AVX2_INLINE void dot_b32_unpacked(const int kind, int64_t pairs, const b32_wp
         EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) { lo[r] = p->lo[r]; hi[r] = p->hi[r]; }
         EK_UNROLL for (int t = 0; t < nx; ++t) {
             const b32_tok *restrict y = tk + (size_t)t * (size_t)pairs + i;
-            const __m256i ylo = y->a, yhi = y->b;
-            __m256i q[EK_TILE_ROWS];
-            EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r)
-                q[r] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], ylo), _mm256_maddubs_epi16(hi[r], yhi));
-            __m256i isum = sum4x8_epi16(q[0], q[1], q[2], q[3]);
-            if (off) isum = _mm256_sub_epi32(isum, _mm256_castps_si256(y->sx));
+            const __m256i isum = b32_isum4(kind, lo, hi, NULL, NULL, y);
             const __m256 tm = b32_terms8(kind, _mm256_cvtepi32_ps(isum), p->dw, p->mw, y->dx, y->sx);
             sum[t] = _mm_add_ps(_mm_add_ps(sum[t], _mm256_castps256_ps128(tm)), _mm256_extractf128_ps(tm, 1));
         }
@@ -231,7 +312,7 @@ EK_AVX2_INLINE void prompt_b32(const int kind, int64_t n, const uint8_t *restric
             const int nw = rows - r < EK_TILE_ROWS ? (int)(rows - r) : EK_TILE_ROWS;
             for (int64_t t = 0; t < ntok; t += EK_TILE_TOKENS) {
                 const int nx = ntok - t < EK_TILE_TOKENS ? (int)(ntok - t) : EK_TILE_TOKENS;
-                dot_b32_block(kind, n, w + (size_t)r * row_bytes, row_bytes, nw, x + (size_t)t * x_stride, x_stride, nx, NULL, sb);
+                dot_b32_block(kind, n, w + (size_t)r * row_bytes, row_bytes, nw, x + (size_t)t * x_stride, x_stride, nx, sb);
                 for (int a = 0; a < nw; a++)
                     for (int i = 0; i < nx; i++)
                         y[(t + i) * y_stride + r + a] = bias ? sb[a * EK_TILE_TOKENS + i] + bias[r + a] : sb[a * EK_TILE_TOKENS + i];
@@ -248,7 +329,7 @@ EK_AVX2_INLINE void prompt_b32(const int kind, int64_t n, const uint8_t *restric
         for (int64_t t = 0; t < nt; ++t)
             for (int64_t i = 0; i < pairs; ++i) {
                 const uint8_t *y0 = x + (size_t)(t0 + t) * x_stride + (size_t)(2 * i) * xs;
-                prep[t * pairs + i] = b32_prepare_prompt(kind, y0, y0 + xs);
+                prep[t * pairs + i] = b32_prepare_folded(kind, y0, y0 + xs);
             }
         for (int64_t r = 0; r < rows; r += EK_TILE_ROWS) {
             const int nw = rows - r < EK_TILE_ROWS ? (int)(rows - r) : EK_TILE_ROWS;
@@ -288,8 +369,8 @@ EK_AVX2_INLINE void prompt_b32(const int kind, int64_t n, const uint8_t *restric
 #define EK_B32_BLOCK(name, kind)                                                                            \
     EK_AVX2 static void vec_dot_block_##name(int64_t n, const void *restrict w, size_t w_stride, int nw,     \
                                              const void *restrict x, size_t x_stride, int nx, float *restrict s) { \
-        if (nx == EK_TILE_TOKENS) dot_b32_block(kind, n, w, w_stride, nw, x, x_stride, EK_TILE_TOKENS, NULL, s); \
-        else dot_b32_block(kind, n, w, w_stride, nw, x, x_stride, nx, NULL, s);                             \
+        if (nx == EK_TILE_TOKENS) dot_b32_block(kind, n, w, w_stride, nw, x, x_stride, EK_TILE_TOKENS, s); \
+        else dot_b32_block(kind, n, w, w_stride, nw, x, x_stride, nx, s);                             \
     }                                                                                                       \
     EK_AVX2 static void matmul_span_##name(int64_t n, const void *restrict w, int64_t rows, const void *restrict x, \
                                            size_t x_stride, int nx, float *restrict y, int64_t y_stride,    \
