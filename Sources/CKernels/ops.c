@@ -61,7 +61,8 @@ static void rope_generic(float *x, int64_t n_heads, int64_t head_dim, int64_t pa
 
 // Short batches: the query rounded to f16; each score the products (rounded to f32) summed in
 // element order; an online softmax whose value accumulator is rounded to f16 after every step:
-// acc = f16(acc * ms) on a new maximum, acc = f16(acc + v * w) (unfused) for every position.
+// acc = f16(acc * ms) on a new maximum, acc = f16(acc + v * w) (unfused) for every position; the
+// exponentials are the engine's ek_expf (glibc's algorithm), so no variant depends on the libm.
 // (The reference engine's AVX-512 build folds 64 fused lanes instead; emulating that alone, with
 // our matmul order unchanged, moved one SmolLM2 token past a near-tie, so the element order stays
 // until the matmuls follow the reference's order too.)
@@ -80,11 +81,11 @@ static void attend_f16_generic(int64_t d, const float *q, const ek_fp16 *k, cons
         const float s = ek_attention_dot_f16(d, q16, k + t * kv_stride) * scale;
         float ms = 1.0f, vs = 1.0f;
         if (s > m) {
-            ms = expf(m - s);  // 0 on the first step
+            ms = ek_expf(m - s);  // 0 on the first step
             m = s;
             for (int64_t c = 0; c < d; c++) acc[c] = ek_float_to_half(ek_half_to_float(acc[c]) * ms);
         } else {
-            vs = expf(s - m);
+            vs = ek_expf(s - m);
         }
         const ek_fp16 *vr = v + t * kv_stride;
         for (int64_t c = 0; c < d; c++) acc[c] = ek_float_to_half(ek_half_to_float(acc[c]) + ek_half_to_float(vr[c]) * vs);

@@ -1,6 +1,7 @@
 // NEON kernels for float rows, the activation quantizers and the element-wise and attention ops.
 #if defined(__aarch64__)
 #include "neon.h"
+#include "../exp.h"
 
 // ---- float dot products (the one place where the order of the sum may differ) ---------------
 
@@ -279,11 +280,11 @@ static void ek_attend_f16_neon(int64_t d, const float *q, const ek_fp16 *k, cons
         const float s = dot * scale;
         float ms = 1.0f, vs = 1.0f;
         if (s > m) {
-            ms = expf(m - s);  // 0 on the first step
+            ms = ek_expf(m - s);  // 0 on the first step
             m = s;
             for (int64_t c = 0; c < d; c += 4) vst1q_f32(acc + c, ek_neon_round_f16(vmulq_n_f32(vld1q_f32(acc + c), ms)));
         } else {
-            vs = expf(s - m);
+            vs = ek_expf(s - m);
         }
         for (int64_t c = 0; c < d; c += 8) {
             float32x4_t v0, v1;

@@ -2,7 +2,7 @@
 // query head and for the query heads of one KV head, and the long-prompt f32 dot and update.
 // Bit-identical to the twins in ops.c.
 #if defined(__x86_64__)
-#include "avx2.h"
+#include "exp_avx2.h"
 #include <math.h>
 
 // Short-batch attention with the twin's numerics (ops.c), the accumulator kept as f32 values
@@ -66,12 +66,12 @@ EK_AVX2_INLINE void attend_f16_body(const int64_t d, const float *q, const ek_fp
             const float s = sc[p];
             float ms = 1.0f, vs = 1.0f;
             if (s > m) {
-                ms = expf(m - s);  // 0 on the first step
+                ms = ek_expf(m - s);  // 0 on the first step
                 m = s;
                 const __m256 f = _mm256_set1_ps(ms);
                 for (int64_t c = 0; c < d; c += 8) _mm256_store_ps(acc + c, round_f16x8(_mm256_mul_ps(_mm256_load_ps(acc + c), f)));
             } else {
-                vs = expf(s - m);
+                vs = ek_expf(s - m);
             }
             const ek_fp16 *vr = v + (t0 + p) * kv_stride;
             const __m256 w = _mm256_set1_ps(vs);
@@ -84,9 +84,32 @@ EK_AVX2_INLINE void attend_f16_body(const int64_t d, const float *q, const ek_fp
     for (int64_t c = 0; c < d; c += 8) _mm256_storeu_ps(out + c, _mm256_mul_ps(_mm256_load_ps(acc + c), inv));
 }
 
-// attend_f16_body for the g query heads of one KV head: each head runs exactly its own steps, but
-// a value row is converted once for all of them, and the heads' accumulators, which each wait on
-// the previous position, advance side by side.
+// Eight positions' keys, elements c..c+7, transposed and widened: kt[e] lane p holds element c + e
+// of position p (positions past n repeat the first).
+EK_AVX2_INLINE void key_columns8(const ek_fp16 *k, int64_t kv_stride, int n, int64_t c, __m256 kt[8]) {
+    __m128i r[8];
+    EK_UNROLL for (int j = 0; j < 8; j++) r[j] = load128(k + (j < n ? j : 0) * kv_stride + c);
+    __m128i a[8], b[8];
+    EK_UNROLL for (int j = 0; j < 4; j++) {
+        a[2 * j] = _mm_unpacklo_epi16(r[2 * j], r[2 * j + 1]);
+        a[2 * j + 1] = _mm_unpackhi_epi16(r[2 * j], r[2 * j + 1]);
+    }
+    b[0] = _mm_unpacklo_epi32(a[0], a[2]); b[1] = _mm_unpackhi_epi32(a[0], a[2]);
+    b[2] = _mm_unpacklo_epi32(a[1], a[3]); b[3] = _mm_unpackhi_epi32(a[1], a[3]);
+    b[4] = _mm_unpacklo_epi32(a[4], a[6]); b[5] = _mm_unpackhi_epi32(a[4], a[6]);
+    b[6] = _mm_unpacklo_epi32(a[5], a[7]); b[7] = _mm_unpackhi_epi32(a[5], a[7]);
+    EK_UNROLL for (int j = 0; j < 4; j++) {
+        kt[2 * j] = _mm256_cvtph_ps(_mm_unpacklo_epi64(b[j], b[j + 4]));
+        kt[2 * j + 1] = _mm256_cvtph_ps(_mm_unpackhi_epi64(b[j], b[j + 4]));
+    }
+}
+
+// attend_f16_body for the g query heads of one KV head, each head exactly as alone. Per eight
+// positions: the keys are transposed once for the group, so each head's scores are one multiply
+// and one add per element with the positions side by side in the lanes (the twin's element
+// order); the softmax's exponents for the eight steps are taken at once, their arguments known
+// from the running maximum (m - s where a step raises it, s - m where it does not); a value row
+// is widened once for all heads.
 EK_AVX2_INLINE void attend_f16_group_body(const int64_t d, const int g, const float *q, const ek_fp16 *k,
                                           const ek_fp16 *v, int64_t n_kv, int64_t kv_stride, float scale, float *out) {
     float qf[EK_ATTENTION_MAX_GROUP][EK_ATTENTION_MAX_HEAD_DIM] __attribute__((aligned(32)));
@@ -107,23 +130,49 @@ EK_AVX2_INLINE void attend_f16_group_body(const int64_t d, const int g, const fl
             const char *vr = (const char *)(v + (t0 + p) * kv_stride);
             for (int64_t b = 0; b < 2 * d; b += 64) _mm_prefetch(vr + b, _MM_HINT_T0);
         }
-        float sc[EK_ATTENTION_MAX_GROUP][8];
+        __m256 sc[EK_ATTENTION_MAX_GROUP];
+        for (int h = 0; h < g; h++) sc[h] = _mm256_setzero_ps();
+        for (int64_t c = 0; c < d; c += 8) {
+            __m256 kt[8];
+            key_columns8(k + t0 * kv_stride, kv_stride, n, c, kt);
+            for (int h = 0; h < g; h++) {
+                __m256 a = sc[h];
+                EK_UNROLL for (int e = 0; e < 8; e++) a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_broadcast_ss(qf[h] + c + e), kt[e]));
+                sc[h] = a;
+            }
+        }
+        float ex[EK_ATTENTION_MAX_GROUP][8];
+        unsigned grew[EK_ATTENTION_MAX_GROUP];
         for (int h = 0; h < g; h++) {
-            _mm256_storeu_ps(sc[h], _mm256_mul_ps(scores8(d, qf[h], k + t0 * kv_stride, kv_stride, n), _mm256_set1_ps(scale)));
+            float s[8], arg[8];
+            _mm256_storeu_ps(s, _mm256_mul_ps(sc[h], _mm256_set1_ps(scale)));
+            unsigned mask = 0;
+            float mm = m[h];
+            EK_UNROLL for (int p = 0; p < 8; p++) {
+                if (p >= n) { arg[p] = 0.0f; continue; }
+                if (s[p] > mm) {
+                    arg[p] = mm - s[p];   // -inf on the first step: exp gives 0
+                    mm = s[p];
+                    mask |= 1u << p;
+                } else {
+                    arg[p] = s[p] - mm;
+                }
+            }
+            m[h] = mm;
+            grew[h] = mask;
+            _mm256_storeu_ps(ex[h], exp8(_mm256_loadu_ps(arg)));
         }
         for (int p = 0; p < n; p++) {
             const ek_fp16 *vr = v + (t0 + p) * kv_stride;
             for (int64_t c = 0; c < d; c += 8) _mm256_store_ps(vf + c, load_f16x8(vr + c));
             for (int h = 0; h < g; h++) {
-                const float s = sc[h][p];
                 float ms = 1.0f, vs = 1.0f;
-                if (s > m[h]) {
-                    ms = expf(m[h] - s);  // 0 on the first step
-                    m[h] = s;
+                if (grew[h] >> p & 1) {
+                    ms = ex[h][p];
                     const __m256 f = _mm256_set1_ps(ms);
                     for (int64_t c = 0; c < d; c += 8) _mm256_store_ps(acc[h] + c, round_f16x8(_mm256_mul_ps(_mm256_load_ps(acc[h] + c), f)));
                 } else {
-                    vs = expf(s - m[h]);
+                    vs = ex[h][p];
                 }
                 const __m256 w = _mm256_set1_ps(vs);
                 for (int64_t c = 0; c < d; c += 8) {
@@ -143,8 +192,9 @@ EK_AVX2_INLINE void attend_f16_group_body(const int64_t d, const int g, const fl
 // Head sizes that are multiples of 8; the common ones get copies whose loops unroll.
 EK_AVX2 static void attend_f16(int64_t d, const float *q, const ek_fp16 *k, const ek_fp16 *v, int64_t n_kv,
                                int64_t kv_stride, float scale, float *out) {
-    if (d == 64) attend_f16_body(64, q, k, v, n_kv, kv_stride, scale, out);
-    else if (d == 128) attend_f16_body(128, q, k, v, n_kv, kv_stride, scale, out);
+    if (d == 64) attend_f16_group_body(64, 1, q, k, v, n_kv, kv_stride, scale, out);
+    else if (d == 128) attend_f16_group_body(128, 1, q, k, v, n_kv, kv_stride, scale, out);
+    else if (d % 8 == 0 && d <= 128) attend_f16_group_body(d, 1, q, k, v, n_kv, kv_stride, scale, out);
     else if (d % 8 == 0 && d <= EK_ATTENTION_MAX_HEAD_DIM) attend_f16_body(d, q, k, v, n_kv, kv_stride, scale, out);
     else ek_generic_ops.attend_f16(d, q, k, v, n_kv, kv_stride, scale, out);
 }
