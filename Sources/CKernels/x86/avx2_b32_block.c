@@ -7,6 +7,30 @@
 
 // ---- blocks (prompts) ----------------------------------------------------------------------
 
+// The odd last block of nb (vec_dot's tail) of rows rw[0..nw) with nx tokens of raw activations
+// (token t at x + t * x_stride), added to out[t][r].
+EK_AVX2_INLINE void b32_tail(const int kind, int64_t nb, const uint8_t *const rw[EK_TILE_ROWS], int nw,
+                             const uint8_t *restrict x, size_t x_stride, int nx, float out[EK_TILE_TOKENS][EK_TILE_ROWS]) {
+    const bool offset = b32_offset(kind);
+    const size_t ws = b32_size(kind);
+    const size_t xs = offset ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
+    const size_t xq = offset ? offsetof(ek_block_q8_1, qs) : offsetof(ek_block_q8_0, qs);
+    const int64_t i = nb - 1;
+    for (int r = 0; r < nw; ++r) {
+        const uint8_t *blk = rw[r] + (size_t)i * ws;
+        const b32_codes c = b32_decode(kind, blk);
+        const float dw = h2f((ek_fp16)load_u16(blk));
+        const float mw = offset ? h2f((ek_fp16)load_u16(blk + 2)) : 0.0f;
+        for (int t = 0; t < nx; ++t) {
+            const uint8_t *yb = x + (size_t)t * x_stride + (size_t)i * xs;
+            const int32_t is = b32_sum1(kind, b32_products(kind, c, load256(yb + xq)));
+            const float dx = h2f((ek_fp16)load_u16(yb));
+            const float sx = offset ? h2f((ek_fp16)load_u16(yb + 2)) : 0.0f;
+            out[t][r] += b32_term(kind, (float)is, dw, mw, dx, sx);
+        }
+    }
+}
+
 //
 // vec_dot_block: the row tile above run for up to EK_TILE_TOKENS tokens. Each row's codes and the
 // rows' scales are decoded once for all tokens, each token's activations and scales loaded once
@@ -19,7 +43,6 @@ EK_AVX2_INLINE void dot_b32_block(const int kind, int64_t n, const void *restric
     const int off = b32_row_offset(kind);
     const size_t ws = b32_size(kind);
     const size_t xs = offset ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
-    const size_t xq = offset ? offsetof(ek_block_q8_1, qs) : offsetof(ek_block_q8_0, qs);
     const int64_t nb = n / 32;
     const size_t row_bytes = (size_t)nb * ws;
     const uint8_t *rw[EK_TILE_ROWS];
@@ -82,21 +105,7 @@ EK_AVX2_INLINE void dot_b32_block(const int kind, int64_t n, const void *restric
     }
     float out[EK_TILE_TOKENS][EK_TILE_ROWS];
     EK_UNROLL for (int t = 0; t < nx; ++t) _mm_storeu_ps(out[t], sum[t]);
-    if (i < nb) {   // an odd last block, as vec_dot's tail
-        for (int r = 0; r < nw; ++r) {
-            const uint8_t *blk = rw[r] + (size_t)i * ws;
-            const b32_codes c = b32_decode(kind, blk);
-            const float dw = h2f((ek_fp16)load_u16(blk));
-            const float mw = offset ? h2f((ek_fp16)load_u16(blk + 2)) : 0.0f;
-            for (int t = 0; t < nx; ++t) {
-                const uint8_t *yb = xb + (size_t)t * x_stride + (size_t)i * xs;
-                const int32_t is = b32_sum1(kind, b32_products(kind, c, load256(yb + xq)));
-                const float dx = h2f((ek_fp16)load_u16(yb));
-                const float sx = offset ? h2f((ek_fp16)load_u16(yb + 2)) : 0.0f;
-                out[t][r] += b32_term(kind, (float)is, dw, mw, dx, sx);
-            }
-        }
-    }
+    if (i < nb) b32_tail(kind, nb, rw, nw, xb, x_stride, nx, out);
     for (int r = 0; r < nw; ++r)
         for (int t = 0; t < nx; ++t) s[r * EK_TILE_TOKENS + t] = out[t][r];
 }
@@ -147,8 +156,6 @@ EK_AVX2_INLINE void dot_b32_span(const int kind, int64_t nb, const uint8_t *cons
                                  float out[EK_TILE_TOKENS][EK_TILE_ROWS]) {
     const bool offset = b32_offset(kind);
     const size_t ws = b32_size(kind);
-    const size_t xs = offset ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
-    const size_t xq = offset ? offsetof(ek_block_q8_1, qs) : offsetof(ek_block_q8_0, qs);
     const int64_t pairs = nb / 2;
     __m128 sum[EK_TILE_TOKENS];
     EK_UNROLL for (int t = 0; t < EK_TILE_TOKENS; ++t) sum[t] = _mm_setzero_ps();
@@ -180,22 +187,7 @@ EK_AVX2_INLINE void dot_b32_span(const int kind, int64_t nb, const uint8_t *cons
         }
     }
     EK_UNROLL for (int t = 0; t < nx; ++t) _mm_storeu_ps(out[t], sum[t]);
-    if (nb % 2) {   // an odd last block, as vec_dot's tail
-        const int64_t i = nb - 1;
-        for (int r = 0; r < nw; ++r) {
-            const uint8_t *blk = rw[r] + (size_t)i * ws;
-            const b32_codes c = b32_decode(kind, blk);
-            const float dw = h2f((ek_fp16)load_u16(blk));
-            const float mw = offset ? h2f((ek_fp16)load_u16(blk + 2)) : 0.0f;
-            for (int t = 0; t < nx; ++t) {
-                const uint8_t *yb = x + (size_t)t * x_stride + (size_t)i * xs;
-                const int32_t is = b32_sum1(kind, b32_products(kind, c, load256(yb + xq)));
-                const float dx = h2f((ek_fp16)load_u16(yb));
-                const float sx = offset ? h2f((ek_fp16)load_u16(yb + 2)) : 0.0f;
-                out[t][r] += b32_term(kind, (float)is, dw, mw, dx, sx);
-            }
-        }
-    }
+    if (nb % 2) b32_tail(kind, nb, rw, nw, x, x_stride, nx, out);
 }
 
 // A decode step of up to EK_TILE_TOKENS sequences over `rows` consecutive rows: the tokens'
@@ -304,7 +296,6 @@ EK_AVX2_INLINE void prompt_b32(const int kind, int64_t n, const uint8_t *restric
     const size_t ws = b32_size(kind), row_bytes = (size_t)nb * ws;
     const bool offset = b32_offset(kind);
     const size_t xs = offset ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
-    const size_t xq = offset ? offsetof(ek_block_q8_1, qs) : offsetof(ek_block_q8_0, qs);
     void *scratch = pairs > 0 && pairs <= B32_MAX_PAIRS ? b32_scratch() : NULL;
     if (!scratch) {   // the block kernels, tile by tile
         float sb[EK_TILE_ROWS * EK_TILE_TOKENS];
@@ -341,22 +332,7 @@ EK_AVX2_INLINE void prompt_b32(const int kind, int64_t n, const uint8_t *restric
                 float out[EK_TILE_TOKENS][EK_TILE_ROWS];
                 if (nx == EK_TILE_TOKENS) dot_b32_unpacked(kind, pairs, wp, prep + t * pairs, EK_TILE_TOKENS, out);
                 else dot_b32_unpacked(kind, pairs, wp, prep + t * pairs, nx, out);
-                if (nb % 2) {   // an odd last block, as vec_dot's tail
-                    const int64_t i = nb - 1;
-                    for (int a = 0; a < nw; a++) {
-                        const uint8_t *blk = rw[a] + (size_t)i * ws;
-                        const b32_codes c = b32_decode(kind, blk);
-                        const float dw = h2f((ek_fp16)load_u16(blk));
-                        const float mw = offset ? h2f((ek_fp16)load_u16(blk + 2)) : 0.0f;
-                        for (int k = 0; k < nx; k++) {
-                            const uint8_t *yb = x + (size_t)(t0 + t + k) * x_stride + (size_t)i * xs;
-                            const int32_t is = b32_sum1(kind, b32_products(kind, c, load256(yb + xq)));
-                            const float dx = h2f((ek_fp16)load_u16(yb));
-                            const float sx = offset ? h2f((ek_fp16)load_u16(yb + 2)) : 0.0f;
-                            out[k][a] += b32_term(kind, (float)is, dw, mw, dx, sx);
-                        }
-                    }
-                }
+                if (nb % 2) b32_tail(kind, nb, rw, nw, x + (size_t)(t0 + t) * x_stride, x_stride, nx, out);
                 for (int a = 0; a < nw; a++)
                     for (int k = 0; k < nx; k++)
                         y[(t0 + t + k) * y_stride + r + a] = bias ? out[k][a] + bias[r + a] : out[k][a];
