@@ -253,6 +253,24 @@ static void check_dots(ek_variant v) {
     }
 }
 
+// Buffers of a matmul comparison, large enough for every shape a check uses.
+typedef struct { uint8_t *w, *xq; float *x, *bias, *ya, *yb; } matmul_bufs;
+
+// Random weights, activations and bias of the shape; ya = the scalar matmul, yb = variant v's.
+static void matmul_both(ek_variant v, ek_pool *pool, int type, int64_t rows, int64_t cols, int64_t ntok, bool with_bias,
+                        const matmul_bufs *b) {
+    const int xtype = ek_traits_generic(type)->vec_dot_type;
+    const size_t wrow = ek_row_size(type, cols), xrow = ek_row_size(xtype, cols);
+    for (int64_t k = 0; k < rows; k++) random_weights(type, b->w + (size_t)k * wrow, cols);
+    for (int64_t k = 0; k < cols * ntok; k++) b->x[k] = rnd_activation();
+    for (int64_t k = 0; k < rows; k++) b->bias[k] = rnd_sym();
+    ek_quantize_rows(xtype, b->x, cols, ntok, cols, b->xq, xrow);
+    ek_select_variant(EK_VARIANT_SCALAR);
+    ek_matmul(pool, type, b->w, rows, cols, b->xq, xrow, ntok, b->ya, rows, with_bias ? b->bias : NULL);
+    ek_select_variant(v);
+    ek_matmul(pool, type, b->w, rows, cols, b->xq, xrow, ntok, b->yb, rows, with_bias ? b->bias : NULL);
+}
+
 static void check_matmul(ek_variant v) {
     static const int64_t row_counts[] = { 1, 31, 32, 33, 255 };
     static const int64_t token_counts[] = { 1, 2, 3, 4, 5, 8, 13 };
@@ -263,6 +281,7 @@ static void check_matmul(ek_variant v) {
     float *x = malloc(sizeof(float) * (size_t)cols * 13);
     float *ya = malloc(sizeof(float) * 255 * 13), *yb = malloc(sizeof(float) * 255 * 13), *bias = malloc(sizeof(float) * 255);
     float *wf = malloc(sizeof(float) * (size_t)cols), *xf = malloc(sizeof(float) * (size_t)cols);
+    const matmul_bufs bufs = { w, xq, x, bias, ya, yb };
     for (size_t i = 0; i < sizeof weight_types / sizeof weight_types[0]; i++) {
         const int type = weight_types[i];
         const int xtype = ek_traits_generic(type)->vec_dot_type;
@@ -270,15 +289,7 @@ static void check_matmul(ek_variant v) {
         for (size_t r = 0; r < sizeof row_counts / sizeof row_counts[0]; r++) {
             for (size_t tk = 0; tk < sizeof token_counts / sizeof token_counts[0]; tk++) {
                 const int64_t rows = row_counts[r], ntok = token_counts[tk];
-                for (int64_t k = 0; k < rows; k++) random_weights(type, w + (size_t)k * wrow, cols);
-                for (int64_t k = 0; k < cols * ntok; k++) x[k] = rnd_activation();
-                for (int64_t k = 0; k < rows; k++) bias[k] = rnd_sym();
-                ek_quantize_rows(xtype, x, cols, ntok, cols, xq, xrow);
-                const bool with_bias = (r + tk) % 2 == 0;
-                ek_select_variant(EK_VARIANT_SCALAR);
-                ek_matmul(pool, type, w, rows, cols, xq, xrow, ntok, ya, rows, with_bias ? bias : NULL);
-                ek_select_variant(v);
-                ek_matmul(pool, type, w, rows, cols, xq, xrow, ntok, yb, rows, with_bias ? bias : NULL);
+                matmul_both(v, pool, type, rows, cols, ntok, (r + tk) % 2 == 0, &bufs);
                 for (int64_t t = 0; t < ntok; t++) {
                     for (int64_t k = 0; k < rows; k++) {
                         const double m = magnitude(type, w + (size_t)k * wrow, xtype, xq + (size_t)t * xrow, cols, wf, xf);
@@ -313,27 +324,18 @@ static void check_prompt(ek_variant v) {
     float *x = malloc(sizeof(float) * (size_t)(max_cols * max_tok));
     float *ya = malloc(sizeof(float) * (size_t)(max_rows * max_tok)), *yb = malloc(sizeof(float) * (size_t)(max_rows * max_tok));
     float *bias = malloc(sizeof(float) * max_rows);
+    const matmul_bufs bufs = { w, xq, x, bias, ya, yb };
     for (size_t i = 0; i < sizeof weight_types / sizeof weight_types[0]; i++) {
         const int type = weight_types[i];
         if (!ek_traits_variant(v, type)->matmul_prompt) continue;
-        const int xtype = ek_traits_generic(type)->vec_dot_type;
         int64_t tested = 0;
         for (size_t c = 0; c < sizeof col_counts / sizeof col_counts[0]; c++) {
             const int64_t cols = col_counts[c];
             if (cols % ek_traits_generic(type)->block_size) continue;
-            const size_t wrow = ek_row_size(type, cols), xrow = ek_row_size(xtype, cols);
             for (size_t r = 0; r < sizeof row_counts / sizeof row_counts[0]; r++) {
                 for (size_t tk = 0; tk < sizeof token_counts / sizeof token_counts[0]; tk++) {
                     const int64_t rows = row_counts[r], ntok = token_counts[tk];
-                    for (int64_t k = 0; k < rows; k++) random_weights(type, w + (size_t)k * wrow, cols);
-                    for (int64_t k = 0; k < cols * ntok; k++) x[k] = rnd_activation();
-                    for (int64_t k = 0; k < rows; k++) bias[k] = rnd_sym();
-                    ek_quantize_rows(xtype, x, cols, ntok, cols, xq, xrow);
-                    const bool with_bias = (r + tk) % 2 == 1;
-                    ek_select_variant(EK_VARIANT_SCALAR);
-                    ek_matmul(pool, type, w, rows, cols, xq, xrow, ntok, ya, rows, with_bias ? bias : NULL);
-                    ek_select_variant(v);
-                    ek_matmul(pool, type, w, rows, cols, xq, xrow, ntok, yb, rows, with_bias ? bias : NULL);
+                    matmul_both(v, pool, type, rows, cols, ntok, (r + tk) % 2 == 1, &bufs);
                     checks++;
                     tested += rows * ntok;
                     for (int64_t k = 0; k < rows * ntok; k++) {

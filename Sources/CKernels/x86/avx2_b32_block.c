@@ -7,6 +7,26 @@
 
 // ---- blocks (prompts) ----------------------------------------------------------------------
 
+// Four rows' blocks at pos and pos + one block: the scales (*dw, *mw as b32_head_pairs or
+// b32_head_scales lay them out) and the codes (nibble types: b32_codes2; Q8_0: |w| per block, its
+// sign going onto each token's activations).
+EK_AVX2_INLINE void b32_decode_pair4(const int kind, const uint8_t *const rw[EK_TILE_ROWS], size_t pos, __m256 *dw, __m256 *mw,
+                                     __m256i lo[EK_TILE_ROWS], __m256i hi[EK_TILE_ROWS]) {
+    const size_t ws = b32_size(kind);
+    __m256i h[EK_TILE_ROWS];
+    EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) h[r] = b32_head(kind, rw[r] + pos);
+    if (b32_offset(kind)) b32_head_pairs(kind, h, dw, mw);
+    else *dw = *mw = b32_head_scales(kind, h);
+    EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
+        if (kind == K_Q8_0) {
+            lo[r] = b32_decode(kind, rw[r] + pos).u;
+            hi[r] = b32_decode(kind, rw[r] + pos + ws).u;
+        } else {
+            b32_codes2(kind, rw[r] + pos, h[r], &lo[r], &hi[r]);
+        }
+    }
+}
+
 // The odd last block of nb (vec_dot's tail) of rows rw[0..nw) with nx tokens of raw activations
 // (token t at x + t * x_stride), added to out[t][r].
 EK_AVX2_INLINE void b32_tail(const int kind, int64_t nb, const uint8_t *const rw[EK_TILE_ROWS], int nw,
@@ -55,22 +75,9 @@ EK_AVX2_INLINE void dot_b32_block(const int kind, int64_t n, const void *restric
         const size_t pos = (size_t)i * ws;
         // Decode steps of a few sequences read each weight once: without this the loads stall.
         tile_prefetch(rw, nw, w_stride, row_bytes, pos, 2 * ws);
-        __m256i h[EK_TILE_ROWS];
-        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) h[r] = b32_head(kind, rw[r] + pos);
         __m256 dw, mw;
-        if (offset) b32_head_pairs(kind, h, &dw, &mw);
-        else dw = mw = b32_head_scales(kind, h);
-        // Nibble types: codes of blocks i, i + 1 per row (as dot_b32_rows). Q8_0: |w| per row and
-        // block (its sign goes onto each token's activations).
         __m256i lo[EK_TILE_ROWS], hi[EK_TILE_ROWS];
-        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
-            if (kind == K_Q8_0) {
-                lo[r] = b32_decode(kind, rw[r] + pos).u;
-                hi[r] = b32_decode(kind, rw[r] + pos + ws).u;
-            } else {
-                b32_codes2(kind, rw[r] + pos, h[r], &lo[r], &hi[r]);
-            }
-        }
+        b32_decode_pair4(kind, rw, pos, &dw, &mw, lo, hi);
         EK_UNROLL for (int t = 0; t < nx; ++t) {
             const uint8_t *y0 = xb + (size_t)t * x_stride + (size_t)i * xs;
             const b32_tok tk = b32_prepare(kind, y0, y0 + xs);
@@ -154,7 +161,6 @@ EK_AVX2_INLINE __m256i b32_isum4(const int kind, const __m256i lo[EK_TILE_ROWS],
 EK_AVX2_INLINE void dot_b32_span(const int kind, int64_t nb, const uint8_t *const rw[EK_TILE_ROWS], int nw,
                                  const b32_tok *restrict prep, const uint8_t *restrict x, size_t x_stride, const int nx,
                                  float out[EK_TILE_TOKENS][EK_TILE_ROWS]) {
-    const bool offset = b32_offset(kind);
     const size_t ws = b32_size(kind);
     const int64_t pairs = nb / 2;
     __m128 sum[EK_TILE_TOKENS];
@@ -162,22 +168,13 @@ EK_AVX2_INLINE void dot_b32_span(const int kind, int64_t nb, const uint8_t *cons
     for (int64_t i = 0; i < pairs; ++i) {
         const size_t pos = (size_t)(2 * i) * ws;
         EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) _mm_prefetch((const char *)rw[r] + pos + EK_ROW_PREFETCH, _MM_HINT_T0);
-        __m256i h[EK_TILE_ROWS];
-        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) h[r] = b32_head(kind, rw[r] + pos);
         __m256 dw, mw;
-        if (offset) b32_head_pairs(kind, h, &dw, &mw);
-        else dw = mw = b32_head_scales(kind, h);
         __m256i lo[EK_TILE_ROWS], hi[EK_TILE_ROWS];
+        b32_decode_pair4(kind, rw, pos, &dw, &mw, lo, hi);
         const uint8_t *wq0[EK_TILE_ROWS], *wq1[EK_TILE_ROWS];
         EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
             wq0[r] = rw[r] + pos + 2;
             wq1[r] = rw[r] + pos + ws + 2;
-            if (kind == K_Q8_0) {
-                lo[r] = b32_decode(kind, rw[r] + pos).u;
-                hi[r] = b32_decode(kind, rw[r] + pos + ws).u;
-            } else {
-                b32_codes2(kind, rw[r] + pos, h[r], &lo[r], &hi[r]);
-            }
         }
         EK_UNROLL for (int t = 0; t < nx; ++t) {
             const b32_tok *restrict tk = prep + (size_t)t * (size_t)pairs + i;
@@ -249,12 +246,7 @@ enum {
 EK_AVX2_INLINE void b32_unpack_rows(const int kind, int64_t pairs, const uint8_t *const rw[EK_TILE_ROWS], b32_wpair *restrict wp) {
     const size_t ws = b32_size(kind);
     for (int64_t i = 0; i < pairs; ++i) {
-        const size_t pos = (size_t)(2 * i) * ws;
-        __m256i h[EK_TILE_ROWS];
-        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) h[r] = b32_head(kind, rw[r] + pos);
-        if (b32_offset(kind)) b32_head_pairs(kind, h, &wp[i].dw, &wp[i].mw);
-        else wp[i].dw = wp[i].mw = b32_head_scales(kind, h);
-        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) b32_codes2(kind, rw[r] + pos, h[r], &wp[i].lo[r], &wp[i].hi[r]);
+        b32_decode_pair4(kind, rw, (size_t)(2 * i) * ws, &wp[i].dw, &wp[i].mw, wp[i].lo, wp[i].hi);
     }
 }
 
