@@ -311,12 +311,15 @@ static void check_matmul(ek_variant v) {
     free(w); free(xq); free(x); free(ya); free(yb); free(bias); free(wf); free(xf);
 }
 
-// Prompt spans (more tokens than a tile) against the scalar matmul, bit for bit: across token
-// tiles, with an odd last block, and past the widths the prepared path takes.
-static void check_prompt(ek_variant v) {
+// Prompts (more tokens than a tile) and decode spans (a few sequences' tokens) against the scalar
+// matmul, bit for bit: prompts across token tiles; both with an odd last block and past the widths
+// their prepared paths take.
+static void check_batched(ek_variant v, bool prompts) {
     static const int64_t col_counts[] = { 512, 800, 4160 };
     static const int64_t row_counts[] = { 1, 33, 255 };
-    static const int64_t token_counts[] = { 5, 64, 67, 130 };
+    static const int64_t prompt_tokens[] = { 5, 64, 67, 130 }, span_tokens[] = { 2, 3, 4 };
+    const int64_t *token_counts = prompts ? prompt_tokens : span_tokens;
+    const size_t n_counts = prompts ? sizeof prompt_tokens / sizeof prompt_tokens[0] : sizeof span_tokens / sizeof span_tokens[0];
     const int64_t max_cols = 4160, max_rows = 255, max_tok = 130;
     ek_pool *pool = ek_pool_create(2);
     uint8_t *w = malloc(ek_row_size(EK_F32, max_cols) * max_rows);
@@ -327,21 +330,22 @@ static void check_prompt(ek_variant v) {
     const matmul_bufs bufs = { w, xq, x, bias, ya, yb };
     for (size_t i = 0; i < sizeof weight_types / sizeof weight_types[0]; i++) {
         const int type = weight_types[i];
-        if (!ek_traits_variant(v, type)->matmul_prompt) continue;
+        const ek_type_traits *tr = ek_traits_variant(v, type);
+        if (!(prompts ? tr->matmul_prompt : tr->matmul_span)) continue;
         int64_t tested = 0;
         for (size_t c = 0; c < sizeof col_counts / sizeof col_counts[0]; c++) {
             const int64_t cols = col_counts[c];
             if (cols % ek_traits_generic(type)->block_size) continue;
             for (size_t r = 0; r < sizeof row_counts / sizeof row_counts[0]; r++) {
-                for (size_t tk = 0; tk < sizeof token_counts / sizeof token_counts[0]; tk++) {
+                for (size_t tk = 0; tk < n_counts; tk++) {
                     const int64_t rows = row_counts[r], ntok = token_counts[tk];
                     matmul_both(v, pool, type, rows, cols, ntok, (r + tk) % 2 == 1, &bufs);
                     checks++;
                     tested += rows * ntok;
                     for (int64_t k = 0; k < rows * ntok; k++) {
                         if (memcmp(&ya[k], &yb[k], sizeof(float)) != 0) {
-                            fail("%s prompt %s cols=%lld rows=%lld tokens=%lld: y[%lld][%lld] scalar %.9g, %s %.9g",
-                                 ek_variant_name(v), ek_traits_generic(type)->name, (long long)cols, (long long)rows,
+                            fail("%s %s %s cols=%lld rows=%lld tokens=%lld: y[%lld][%lld] scalar %.9g, %s %.9g",
+                                 ek_variant_name(v), prompts ? "prompt" : "span", ek_traits_generic(type)->name, (long long)cols, (long long)rows,
                                  (long long)ntok, (long long)(k / rows), (long long)(k % rows), ya[k], ek_variant_name(v), yb[k]);
                             break;
                         }
@@ -349,7 +353,8 @@ static void check_prompt(ek_variant v) {
                 }
             }
         }
-        printf("  %-7s prompt  %-5s %lld outputs bit-identical\n", ek_variant_name(v), ek_traits_generic(type)->name, (long long)tested);
+        printf("  %-7s %-7s %-5s %lld outputs bit-identical\n", ek_variant_name(v), prompts ? "prompt" : "span",
+               ek_traits_generic(type)->name, (long long)tested);
     }
     ek_pool_destroy(pool);
     free(w); free(xq); free(x); free(ya); free(yb); free(bias);
@@ -546,7 +551,8 @@ int main(int argc, char **argv) {
         check_quantizers(v);
         check_dots(v);
         check_matmul(v);
-        check_prompt(v);
+        check_batched(v, true);
+        check_batched(v, false);
         check_ops(v);
         check_attention(v);
     }

@@ -333,6 +333,113 @@ EK_AVX2_INLINE void prompt_b32(const int kind, int64_t n, const uint8_t *restric
     }
 }
 
+// ---- decode spans of Q8_0 ----------------------------------------------------------------------
+//
+// Q8_0 codes are signed, so each product needs the sign trick (|w| times y with w's sign), and a
+// product pair fills a 16-bit word: its folds are twice the nibble types'. Here a row tile holds a
+// block of its four rows as four vectors, vector k with elements 8k..8k+7 of rows [0, 1 | 2, 3],
+// against the token's elements 8k..8k+7 in every quadword; two tokens' sums then fold into one
+// vector [t0 r0, t0 r1, t1 r0, t1 r1 | rows 2, 3 alike] in three instructions, so one multiply and
+// one add per block serve eight (row, token) sums in the twin's block order.
+
+typedef struct { __m256i y[4]; } q8_itok;   // a token's block: elements 8k..8k+7 in every quadword of y[k]
+
+enum { Q8_SPAN_MAX_BLOCKS = 128 };   // rows of up to 4096 elements take this path
+_Static_assert(EK_TILE_TOKENS == 4, "tokens go in two pairs");
+_Static_assert(EK_TILE_TOKENS * Q8_SPAN_MAX_BLOCKS * sizeof(q8_itok) + 2 * Q8_SPAN_MAX_BLOCKS * sizeof(__m256) <= B32_PREP_BYTES,
+               "a span's tokens fit the scratch");
+
+// Rows rw[0..3] times the prepared tokens ty[t * nb + b] (t < nx) with their pairs' scales
+// dx[p * nb + b] = [t0 t0 t1 t1 | t0 t0 t1 t1] (an odd last token paired with itself).
+EK_AVX2_INLINE void dot_q8_0_ispan(int64_t nb, const uint8_t *const rw[EK_TILE_ROWS], const q8_itok *restrict ty,
+                                   const __m256 *restrict dx, const int nx, float out[EK_TILE_TOKENS][EK_TILE_ROWS]) {
+    const size_t ws = sizeof(ek_block_q8_0);
+    const __m256i one16 = _mm256_set1_epi16(1);
+    const int np = (nx + 1) / 2;
+    __m256 sum[EK_TILE_TOKENS / 2];
+    EK_UNROLL for (int p = 0; p < EK_TILE_TOKENS / 2; ++p) sum[p] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const size_t pos = (size_t)b * ws;
+        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) _mm_prefetch((const char *)rw[r] + pos + EK_ROW_PREFETCH, _MM_HINT_T0);
+        const __m256i a02 = load2x128(rw[0] + pos + 2, rw[2] + pos + 2), a13 = load2x128(rw[1] + pos + 2, rw[3] + pos + 2);
+        const __m256i b02 = load2x128(rw[0] + pos + 18, rw[2] + pos + 18), b13 = load2x128(rw[1] + pos + 18, rw[3] + pos + 18);
+        const __m256i w[4] = { _mm256_unpacklo_epi64(a02, a13), _mm256_unpackhi_epi64(a02, a13),
+                               _mm256_unpacklo_epi64(b02, b13), _mm256_unpackhi_epi64(b02, b13) };
+        __m256i u[4];
+        EK_UNROLL for (int k = 0; k < 4; ++k) u[k] = _mm256_sign_epi8(w[k], w[k]);
+        const int d0 = load_u16(rw[0] + pos), d1 = load_u16(rw[1] + pos), d2 = load_u16(rw[2] + pos), d3 = load_u16(rw[3] + pos);
+        const __m256 dw = _mm256_cvtph_ps(_mm_setr_epi16((short)d0, (short)d1, (short)d0, (short)d1, (short)d2, (short)d3, (short)d2, (short)d3));
+        EK_UNROLL for (int p = 0; p < np; ++p) {
+            const q8_itok *restrict y0 = ty + (size_t)(2 * p) * (size_t)nb + b;
+            const q8_itok *restrict y1 = ty + (size_t)(2 * p + 1 < nx ? 2 * p + 1 : 2 * p) * (size_t)nb + b;
+            __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+            EK_UNROLL for (int k = 0; k < 4; ++k) {
+                s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(u[k], _mm256_sign_epi8(y0->y[k], w[k])), one16));
+                s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(u[k], _mm256_sign_epi8(y1->y[k], w[k])), one16));
+            }
+            // per half: [t0 row a: two sums, row b: two] and t1's, to [t0 a, t0 b, t1 a, t1 b]
+            __m256 ev = _mm256_shuffle_ps(_mm256_castsi256_ps(s0), _mm256_castsi256_ps(s1), 0x88);
+            __m256 od = _mm256_shuffle_ps(_mm256_castsi256_ps(s0), _mm256_castsi256_ps(s1), 0xdd);
+            __asm__("" : "+x"(ev), "+x"(od));   // kept as shuffles: compilers fuse them into vphaddd, slower on some cores
+            const __m256i isum = _mm256_add_epi32(_mm256_castps_si256(ev), _mm256_castps_si256(od));
+            sum[p] = _mm256_add_ps(sum[p], _mm256_mul_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, dx[(size_t)p * (size_t)nb + b])));
+        }
+    }
+    EK_UNROLL for (int p = 0; p < np; ++p) {
+        const __m128 lo = _mm256_castps256_ps128(sum[p]), hi = _mm256_extractf128_ps(sum[p], 1);
+        _mm_storeu_ps(out[2 * p], _mm_shuffle_ps(lo, hi, 0x44));
+        if (2 * p + 1 < nx) _mm_storeu_ps(out[2 * p + 1], _mm_shuffle_ps(lo, hi, 0xee));
+    }
+}
+
+EK_AVX2_INLINE void span_q8_0(int64_t n, const uint8_t *restrict w, int64_t rows, const uint8_t *restrict x, size_t x_stride,
+                              const int nx, float *restrict y, int64_t y_stride, const float *restrict bias) {
+    const int64_t nb = n / 32;
+    const size_t ws = sizeof(ek_block_q8_0), row_bytes = (size_t)nb * ws;
+    void *scratch = nb > 0 && nb <= Q8_SPAN_MAX_BLOCKS ? b32_scratch() : NULL;
+    if (!scratch) {
+        span_b32(K_Q8_0, n, w, rows, x, x_stride, nx, y, y_stride, bias);
+        return;
+    }
+    q8_itok *ty = scratch;
+    __m256 *dx = (__m256 *)(ty + (size_t)EK_TILE_TOKENS * (size_t)nb);
+    for (int t = 0; t < nx; ++t)
+        for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t *yb = x + (size_t)t * x_stride + (size_t)b * ws + 2;
+            EK_UNROLL for (int k = 0; k < 4; ++k) {
+                uint64_t v;
+                memcpy(&v, yb + 8 * k, 8);
+                ty[(size_t)t * (size_t)nb + b].y[k] = _mm256_set1_epi64x((long long)v);
+            }
+        }
+    for (int p = 0; 2 * p < nx; ++p)
+        for (int64_t b = 0; b < nb; ++b) {
+            const int t1 = 2 * p + 1 < nx ? 2 * p + 1 : 2 * p;
+            const float d0 = h2f((ek_fp16)load_u16(x + (size_t)(2 * p) * x_stride + (size_t)b * ws));
+            const float d1 = h2f((ek_fp16)load_u16(x + (size_t)t1 * x_stride + (size_t)b * ws));
+            dx[(size_t)p * (size_t)nb + b] = _mm256_setr_ps(d0, d0, d1, d1, d0, d0, d1, d1);
+        }
+    const int64_t q = (rows + EK_TILE_ROWS - 1) / EK_TILE_ROWS;
+    float out[EK_TILE_TOKENS][EK_TILE_ROWS];
+    for (int64_t k = 0; k < q; k++) {
+        int nw = 0;
+        while (nw < EK_TILE_ROWS && k + nw * q < rows) nw++;
+        const uint8_t *rw[EK_TILE_ROWS];
+        tile_rows(w + (size_t)k * row_bytes, (size_t)q * row_bytes, nw, rw);
+        dot_q8_0_ispan(nb, rw, ty, dx, nx, out);
+        for (int a = 0; a < nw; a++) {
+            const int64_t r = k + a * q;
+            for (int t = 0; t < nx; t++) y[t * y_stride + r] = bias ? out[t][a] + bias[r] : out[t][a];
+        }
+    }
+}
+
+EK_AVX2 static void matmul_span_q8_0(int64_t n, const void *restrict w, int64_t rows, const void *restrict x, size_t x_stride,
+                                     int nx, float *restrict y, int64_t y_stride, const float *restrict bias) {
+    if (nx == EK_TILE_TOKENS) span_q8_0(n, w, rows, x, x_stride, EK_TILE_TOKENS, y, y_stride, bias);
+    else span_q8_0(n, w, rows, x, x_stride, nx, y, y_stride, bias);
+}
+
 // Full tiles (all but a matrix's or token tile's edge) get their own copy, whose token loop unrolls.
 #define EK_B32_BLOCK(name, kind)                                                                            \
     EK_AVX2 static void vec_dot_block_##name(int64_t n, const void *restrict w, size_t w_stride, int nw,     \
@@ -372,6 +479,7 @@ void ek_patch_avx2_b32_block(ek_type_traits *types) {
     EK_SET(EK_Q5_1, q5_1_q8_1);
     EK_SET(EK_Q8_0, q8_0_q8_0);
 #undef EK_SET
+    types[EK_Q8_0].matmul_span = matmul_span_q8_0;
     types[EK_Q4_0].matmul_prompt = matmul_prompt_q4_0_q8_0;
     types[EK_Q4_1].matmul_prompt = matmul_prompt_q4_1_q8_1;
     types[EK_Q5_0].matmul_prompt = matmul_prompt_q5_0_q8_0;
