@@ -186,10 +186,13 @@ void ek_fp32_to_fp16_row(const float *x, ek_fp16 *y, int64_t n) { ek_ops()->f32_
 
 void ek_fp16_to_fp32_row(const ek_fp16 *x, float *y, int64_t n) { ek_ops()->f16_to_f32(x, y, n); }
 
+// The first index of the largest value, NaN never larger (a NaN first element: nothing is larger, 0):
+// the op kernels' max (SIMD where there is one), then the first element equal to it.
 int64_t ek_argmax(const float *x, int64_t n) {
-    int64_t best = 0;
-    for (int64_t i = 1; i < n; i++) if (x[i] > x[best]) best = i;
-    return best;
+    if (n <= 1 || x[0] != x[0]) return 0;
+    const float max = ek_ops()->max(x, n);
+    for (int64_t i = 0; i < n; i++) if (x[i] == max) return i;
+    return 0;
 }
 
 double ek_logsumexp(const float *x, int64_t n) {

@@ -371,6 +371,35 @@ static void compare_rows(const char *what, ek_variant v, int64_t n, const float 
     }
 }
 
+// ek_argmax under variant v against the scalar definition (the first index of the largest value,
+// NaN never larger): random rows, ties, signed zeros, infinities and NaNs (first or elsewhere).
+static void check_argmax(ek_variant v) {
+    enum { N = 49157 };
+    float *x = malloc(sizeof(float) * N);
+    ek_select_variant(v);
+    for (int round = 0; round < 40; round++) {
+        const int64_t n = round < 8 ? round + 1 : round % 2 ? N : 1000 + round;
+        for (int64_t i = 0; i < n; i++) x[i] = 8.0f * rnd_sym();
+        const int64_t a = (int64_t)(rnd() % (uint64_t)n), b = (int64_t)(rnd() % (uint64_t)n);
+        switch (round % 8) {
+        case 1: x[a] = x[b] = 100.0f; break;                          // a tie
+        case 2: for (int64_t i = 0; i < n; i++) x[i] = i % 3 ? -0.0f : 0.0f; break;
+        case 3: x[a] = NAN; x[b] = 50.0f; break;
+        case 4: x[0] = NAN; break;
+        case 5: for (int64_t i = 0; i < n; i++) x[i] = -INFINITY; break;
+        case 6: x[a] = INFINITY; break;
+        case 7: for (int64_t i = 0; i < n; i++) x[i] = i == a ? 1.0f : NAN; break;
+        default: break;
+        }
+        int64_t best = 0;
+        for (int64_t i = 1; i < n; i++) if (x[i] > x[best]) best = i;
+        const int64_t got = ek_argmax(x, n);
+        checks++;
+        if (got != best) fail("%s argmax n=%lld round %d: %lld, expected %lld", ek_variant_name(v), (long long)n, round, (long long)got, (long long)best);
+    }
+    free(x);
+}
+
 static void check_ops(ek_variant v) {
     enum { N = 4096 + 64 };
     static float a[N], b[N], c[N], ra[N], rb[N], ga[N], gb[N], cs[N], sn[N];
@@ -554,6 +583,7 @@ int main(int argc, char **argv) {
         check_batched(v, true);
         check_batched(v, false);
         check_ops(v);
+        check_argmax(v);
         check_attention(v);
     }
     ek_select_variant(picked);
