@@ -133,28 +133,18 @@ EK_AVX2_INLINE b32_tok b32_prepare_folded(int kind, const uint8_t *y0, const uin
     return p;
 }
 
-// The folded integer sums of four rows' codes (lo, hi: blocks i and i + 1 as b32_codes2 gives
-// them; Q8_0: |w| of each block, w at wq0 / wq1 for the signs) with one prepared token, offset
-// taken off: [rows of block i | rows of block i + 1].
+// The folded integer sums of four rows' nibble codes (lo, hi: blocks i and i + 1 as b32_codes2
+// gives them) with one prepared token, offset taken off: [rows of block i | rows of block i + 1].
 EK_AVX2_INLINE __m256i b32_isum4(const int kind, const __m256i lo[EK_TILE_ROWS], const __m256i hi[EK_TILE_ROWS],
-                                 const uint8_t *const wq0[EK_TILE_ROWS], const uint8_t *const wq1[EK_TILE_ROWS],
                                  const b32_tok *restrict tk) {
     __m256i p[EK_TILE_ROWS];
-    if (kind == K_Q8_0) {
-        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
-            const __m256i pa = b32_products(kind, (b32_codes){ lo[r], load256(wq0[r]) }, tk->a);
-            const __m256i pb = b32_products(kind, (b32_codes){ hi[r], load256(wq1[r]) }, tk->b);
-            p[r] = _mm256_add_epi32(_mm256_blend_epi32(pa, pb, 0xf0), _mm256_permute2x128_si256(pa, pb, 0x21));
-        }
-        return sum4x4_epi32(p[0], p[1], p[2], p[3]);
-    }
     EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r)
         p[r] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], tk->a), _mm256_maddubs_epi16(hi[r], tk->b));
     const __m256i isum = sum4x8_epi16(p[0], p[1], p[2], p[3]);
     return b32_row_offset(kind) ? _mm256_sub_epi32(isum, _mm256_castps_si256(tk->sx)) : isum;
 }
 
-// One row tile of a decode span: rows rw[0..3] (nw used, the rest repeat the last) times nx
+// One row tile of a nibble type's decode span: rows rw[0..3] (nw used, the rest repeat the last) times nx
 // prepared tokens (token t's pairs at prep[t * (nb / 2)...]); an odd last block as vec_dot's tail,
 // from the raw activations. The rows are a quarter of the span apart: one line each is
 // requested ahead per step.
@@ -171,14 +161,9 @@ EK_AVX2_INLINE void dot_b32_span(const int kind, int64_t nb, const uint8_t *cons
         __m256 dw, mw;
         __m256i lo[EK_TILE_ROWS], hi[EK_TILE_ROWS];
         b32_decode_pair4(kind, rw, pos, &dw, &mw, lo, hi);
-        const uint8_t *wq0[EK_TILE_ROWS], *wq1[EK_TILE_ROWS];
-        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
-            wq0[r] = rw[r] + pos + 2;
-            wq1[r] = rw[r] + pos + ws + 2;
-        }
         EK_UNROLL for (int t = 0; t < nx; ++t) {
             const b32_tok *restrict tk = prep + (size_t)t * (size_t)pairs + i;
-            const __m256i isum = b32_isum4(kind, lo, hi, wq0, wq1, tk);
+            const __m256i isum = b32_isum4(kind, lo, hi, tk);
             const __m256 tm = b32_terms8(kind, _mm256_cvtepi32_ps(isum), dw, mw, tk->dx, tk->sx);
             sum[t] = _mm_add_ps(_mm_add_ps(sum[t], _mm256_castps256_ps128(tm)), _mm256_extractf128_ps(tm, 1));
         }
@@ -187,43 +172,63 @@ EK_AVX2_INLINE void dot_b32_span(const int kind, int64_t nb, const uint8_t *cons
     if (nb % 2) b32_tail(kind, nb, rw, nw, x, x_stride, nx, out);
 }
 
-// A decode step of up to EK_TILE_TOKENS sequences over `rows` consecutive rows: the tokens'
-// operands prepared once, then one pass over the weights in row tiles that take one row from each
-// quarter of the span (four long sequential streams read faster than one run or adjacent rows).
+// A decode step of up to EK_TILE_TOKENS sequences over `rows` consecutive rows, in row tiles that
+// take one row from each quarter of the span (four long sequential streams read faster than one
+// run or adjacent rows): y[t][k + a * q] = out[t][a] (+ bias) for the tile at k.
+EK_AVX2_INLINE void span_store(int64_t k, int64_t q, int nw, int nx, const float out[EK_TILE_TOKENS][EK_TILE_ROWS],
+                               float *restrict y, int64_t y_stride, const float *restrict bias) {
+    for (int a = 0; a < nw; a++) {
+        const int64_t r = k + a * q;
+        for (int t = 0; t < nx; t++) y[t * y_stride + r] = bias ? out[t][a] + bias[r] : out[t][a];
+    }
+}
+
+EK_AVX2_INLINE int span_tile_rows(int64_t k, int64_t q, int64_t rows) {
+    int nw = 0;
+    while (nw < EK_TILE_ROWS && k + nw * q < rows) nw++;
+    return nw;
+}
+
+// Rows too long for the prepared operands: the block kernels, in the same tile order.
+EK_AVX2_INLINE void span_blocks(const int kind, int64_t n, const uint8_t *restrict w, int64_t rows, const uint8_t *restrict x,
+                                size_t x_stride, const int nx, float *restrict y, int64_t y_stride, const float *restrict bias) {
+    const size_t row_bytes = (size_t)(n / 32) * b32_size(kind);
+    const int64_t q = (rows + EK_TILE_ROWS - 1) / EK_TILE_ROWS;
+    float sb[EK_TILE_ROWS * EK_TILE_TOKENS], out[EK_TILE_TOKENS][EK_TILE_ROWS];
+    for (int64_t k = 0; k < q; k++) {
+        const int nw = span_tile_rows(k, q, rows);
+        dot_b32_block(kind, n, w + (size_t)k * row_bytes, (size_t)q * row_bytes, nw, x, x_stride, nx, sb);
+        for (int a = 0; a < nw; a++)
+            for (int t = 0; t < nx; t++) out[t][a] = sb[a * EK_TILE_TOKENS + t];
+        span_store(k, q, nw, nx, out, y, y_stride, bias);
+    }
+}
+
+// The nibble types: the tokens' operands prepared once, then one pass over the weights.
 EK_AVX2_INLINE void span_b32(const int kind, int64_t n, const uint8_t *restrict w, int64_t rows, const uint8_t *restrict x,
                              size_t x_stride, const int nx, float *restrict y, int64_t y_stride, const float *restrict bias) {
     enum { MAX_PAIRS = 64 };   // rows of up to 4096 elements get prepared operands (32 KiB)
-    b32_tok prep[EK_TILE_TOKENS * MAX_PAIRS];
     const int64_t nb = n / 32, pairs = nb / 2;
+    if (pairs > MAX_PAIRS) {
+        span_blocks(kind, n, w, rows, x, x_stride, nx, y, y_stride, bias);
+        return;
+    }
+    b32_tok prep[EK_TILE_TOKENS * MAX_PAIRS];
     const size_t xs = b32_offset(kind) ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
     const size_t row_bytes = (size_t)nb * b32_size(kind);
     const int64_t q = (rows + EK_TILE_ROWS - 1) / EK_TILE_ROWS;
-    const bool prepared = pairs <= MAX_PAIRS;
-    if (prepared) {
-        for (int t = 0; t < nx; ++t)
-            for (int64_t i = 0; i < pairs; ++i) {
-                const uint8_t *y0 = x + (size_t)t * x_stride + (size_t)(2 * i) * xs;
-                prep[t * pairs + i] = b32_prepare_folded(kind, y0, y0 + xs);
-            }
-    }
-    float sb[EK_TILE_ROWS * EK_TILE_TOKENS];
+    for (int t = 0; t < nx; ++t)
+        for (int64_t i = 0; i < pairs; ++i) {
+            const uint8_t *y0 = x + (size_t)t * x_stride + (size_t)(2 * i) * xs;
+            prep[t * pairs + i] = b32_prepare_folded(kind, y0, y0 + xs);
+        }
     float out[EK_TILE_TOKENS][EK_TILE_ROWS];
     for (int64_t k = 0; k < q; k++) {
-        int nw = 0;
-        while (nw < EK_TILE_ROWS && k + nw * q < rows) nw++;
-        if (prepared) {
-            const uint8_t *rw[EK_TILE_ROWS];
-            tile_rows(w + (size_t)k * row_bytes, (size_t)q * row_bytes, nw, rw);
-            dot_b32_span(kind, nb, rw, nw, prep, x, x_stride, nx, out);
-            for (int a = 0; a < nw; a++)
-                for (int t = 0; t < nx; t++) sb[a * EK_TILE_TOKENS + t] = out[t][a];
-        } else {
-            dot_b32_block(kind, n, w + (size_t)k * row_bytes, (size_t)q * row_bytes, nw, x, x_stride, nx, sb);
-        }
-        for (int a = 0; a < nw; a++) {
-            const int64_t r = k + a * q;
-            for (int t = 0; t < nx; t++) y[t * y_stride + r] = bias ? sb[a * EK_TILE_TOKENS + t] + bias[r] : sb[a * EK_TILE_TOKENS + t];
-        }
+        const int nw = span_tile_rows(k, q, rows);
+        const uint8_t *rw[EK_TILE_ROWS];
+        tile_rows(w + (size_t)k * row_bytes, (size_t)q * row_bytes, nw, rw);
+        dot_b32_span(kind, nb, rw, nw, prep, x, x_stride, nx, out);
+        span_store(k, q, nw, nx, out, y, y_stride, bias);
     }
 }
 
@@ -261,7 +266,7 @@ EK_AVX2_INLINE void dot_b32_unpacked(const int kind, int64_t pairs, const b32_wp
         EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) { lo[r] = p->lo[r]; hi[r] = p->hi[r]; }
         EK_UNROLL for (int t = 0; t < nx; ++t) {
             const b32_tok *restrict y = tk + (size_t)t * (size_t)pairs + i;
-            const __m256i isum = b32_isum4(kind, lo, hi, NULL, NULL, y);
+            const __m256i isum = b32_isum4(kind, lo, hi, y);
             const __m256 tm = b32_terms8(kind, _mm256_cvtepi32_ps(isum), p->dw, p->mw, y->dx, y->sx);
             sum[t] = _mm_add_ps(_mm_add_ps(sum[t], _mm256_castps256_ps128(tm)), _mm256_extractf128_ps(tm, 1));
         }
@@ -398,7 +403,7 @@ EK_AVX2_INLINE void span_q8_0(int64_t n, const uint8_t *restrict w, int64_t rows
     const size_t ws = sizeof(ek_block_q8_0), row_bytes = (size_t)nb * ws;
     void *scratch = nb > 0 && nb <= Q8_SPAN_MAX_BLOCKS ? b32_scratch() : NULL;
     if (!scratch) {
-        span_b32(K_Q8_0, n, w, rows, x, x_stride, nx, y, y_stride, bias);
+        span_blocks(K_Q8_0, n, w, rows, x, x_stride, nx, y, y_stride, bias);
         return;
     }
     q8_itok *ty = scratch;
@@ -422,15 +427,11 @@ EK_AVX2_INLINE void span_q8_0(int64_t n, const uint8_t *restrict w, int64_t rows
     const int64_t q = (rows + EK_TILE_ROWS - 1) / EK_TILE_ROWS;
     float out[EK_TILE_TOKENS][EK_TILE_ROWS];
     for (int64_t k = 0; k < q; k++) {
-        int nw = 0;
-        while (nw < EK_TILE_ROWS && k + nw * q < rows) nw++;
+        const int nw = span_tile_rows(k, q, rows);
         const uint8_t *rw[EK_TILE_ROWS];
         tile_rows(w + (size_t)k * row_bytes, (size_t)q * row_bytes, nw, rw);
         dot_q8_0_ispan(nb, rw, ty, dx, nx, out);
-        for (int a = 0; a < nw; a++) {
-            const int64_t r = k + a * q;
-            for (int t = 0; t < nx; t++) y[t * y_stride + r] = bias ? out[t][a] + bias[r] : out[t][a];
-        }
+        span_store(k, q, nw, nx, out, y, y_stride, bias);
     }
 }
 
@@ -446,7 +447,8 @@ EK_AVX2 static void matmul_span_q8_0(int64_t n, const void *restrict w, int64_t 
                                              const void *restrict x, size_t x_stride, int nx, float *restrict s) { \
         if (nx == EK_TILE_TOKENS) dot_b32_block(kind, n, w, w_stride, nw, x, x_stride, EK_TILE_TOKENS, s); \
         else dot_b32_block(kind, n, w, w_stride, nw, x, x_stride, nx, s);                             \
-    }                                                                                                       \
+    }
+#define EK_B32_SPAN(name, kind)                                                                             \
     EK_AVX2 static void matmul_span_##name(int64_t n, const void *restrict w, int64_t rows, const void *restrict x, \
                                            size_t x_stride, int nx, float *restrict y, int64_t y_stride,    \
                                            const float *restrict bias) {                                    \
@@ -466,6 +468,10 @@ EK_B32_BLOCK(q4_1_q8_1, K_Q4_1)
 EK_B32_BLOCK(q5_0_q8_0, K_Q5_0)
 EK_B32_BLOCK(q5_1_q8_1, K_Q5_1)
 EK_B32_BLOCK(q8_0_q8_0, K_Q8_0)
+EK_B32_SPAN(q4_0_q8_0, K_Q4_0)
+EK_B32_SPAN(q4_1_q8_1, K_Q4_1)
+EK_B32_SPAN(q5_0_q8_0, K_Q5_0)
+EK_B32_SPAN(q5_1_q8_1, K_Q5_1)
 EK_B32_PROMPT(q4_0_q8_0, K_Q4_0)
 EK_B32_PROMPT(q4_1_q8_1, K_Q4_1)
 EK_B32_PROMPT(q5_0_q8_0, K_Q5_0)
@@ -477,8 +483,8 @@ void ek_patch_avx2_b32_block(ek_type_traits *types) {
     EK_SET(EK_Q4_1, q4_1_q8_1);
     EK_SET(EK_Q5_0, q5_0_q8_0);
     EK_SET(EK_Q5_1, q5_1_q8_1);
-    EK_SET(EK_Q8_0, q8_0_q8_0);
 #undef EK_SET
+    types[EK_Q8_0].vec_dot_block = vec_dot_block_q8_0_q8_0;
     types[EK_Q8_0].matmul_span = matmul_span_q8_0;
     types[EK_Q4_0].matmul_prompt = matmul_prompt_q4_0_q8_0;
     types[EK_Q4_1].matmul_prompt = matmul_prompt_q4_1_q8_1;
