@@ -13,11 +13,15 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-#define EK_AVX2 __attribute__((target("avx2,fma,f16c")))
+// A unit that compiles these kernels again for a wider ISA (avx512_b32_block.c) sets EK_X86_TARGET.
+#ifndef EK_X86_TARGET
+#define EK_X86_TARGET "avx2,fma,f16c"
+#endif
+#define EK_AVX2 __attribute__((target(EK_X86_TARGET)))
 // Fixed-count loops over blocks, chunks and tokens must unroll for their vectors to stay in
 // registers; gcc -O2 (the C harness) does not unroll by itself.
 #define EK_UNROLL _Pragma("GCC unroll 8")
-#define EK_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
+#define EK_AVX2_INLINE static inline __attribute__((always_inline, target(EK_X86_TARGET)))
 
 // ---- helpers -------------------------------------------------------------------------------
 

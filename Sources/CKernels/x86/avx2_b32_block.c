@@ -1,7 +1,12 @@
 // AVX2 block kernels for the 32-element block types: weight rows times token rows for prompts,
-// and spans of rows for decode steps of several sequences.
+// and spans of rows for decode steps of several sequences. avx512_b32_block.c compiles this unit
+// again with EK_B32_VNNI, whose integer sums take VPDPBUSD.
 #if defined(__x86_64__)
 #include "avx2_b32.h"
+#ifndef EK_B32_VNNI
+#define EK_B32_VNNI 0
+#define EK_B32_BLOCK_PATCH ek_patch_avx2_b32_block
+#endif
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -138,9 +143,15 @@ EK_AVX2_INLINE b32_tok b32_prepare_folded(int kind, const uint8_t *y0, const uin
 EK_AVX2_INLINE __m256i b32_isum4(const int kind, const __m256i lo[EK_TILE_ROWS], const __m256i hi[EK_TILE_ROWS],
                                  const b32_tok *restrict tk) {
     __m256i p[EK_TILE_ROWS];
+#if EK_B32_VNNI   // four products per int32 lane, no int16 stage: half the folds
+    EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r)
+        p[r] = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), lo[r], tk->a), hi[r], tk->b);
+    const __m256i isum = sum4x4_epi32(p[0], p[1], p[2], p[3]);
+#else
     EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r)
         p[r] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], tk->a), _mm256_maddubs_epi16(hi[r], tk->b));
     const __m256i isum = sum4x8_epi16(p[0], p[1], p[2], p[3]);
+#endif
     return b32_row_offset(kind) ? _mm256_sub_epi32(isum, _mm256_castps_si256(tk->sx)) : isum;
 }
 
@@ -359,7 +370,6 @@ _Static_assert(EK_TILE_TOKENS * Q8_SPAN_MAX_BLOCKS * sizeof(q8_itok) + 2 * Q8_SP
 EK_AVX2_INLINE void dot_q8_0_ispan(int64_t nb, const uint8_t *const rw[EK_TILE_ROWS], const q8_itok *restrict ty,
                                    const __m256 *restrict dx, const int nx, float out[EK_TILE_TOKENS][EK_TILE_ROWS]) {
     const size_t ws = sizeof(ek_block_q8_0);
-    const __m256i one16 = _mm256_set1_epi16(1);
     const int np = (nx + 1) / 2;
     __m256 sum[EK_TILE_TOKENS / 2];
     EK_UNROLL for (int p = 0; p < EK_TILE_TOKENS / 2; ++p) sum[p] = _mm256_setzero_ps();
@@ -379,8 +389,13 @@ EK_AVX2_INLINE void dot_q8_0_ispan(int64_t nb, const uint8_t *const rw[EK_TILE_R
             const q8_itok *restrict y1 = ty + (size_t)(2 * p + 1 < nx ? 2 * p + 1 : 2 * p) * (size_t)nb + b;
             __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
             EK_UNROLL for (int k = 0; k < 4; ++k) {
-                s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(u[k], _mm256_sign_epi8(y0->y[k], w[k])), one16));
-                s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(u[k], _mm256_sign_epi8(y1->y[k], w[k])), one16));
+#if EK_B32_VNNI
+                s0 = _mm256_dpbusd_epi32(s0, u[k], _mm256_sign_epi8(y0->y[k], w[k]));
+                s1 = _mm256_dpbusd_epi32(s1, u[k], _mm256_sign_epi8(y1->y[k], w[k]));
+#else
+                s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(u[k], _mm256_sign_epi8(y0->y[k], w[k])), _mm256_set1_epi16(1)));
+                s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(u[k], _mm256_sign_epi8(y1->y[k], w[k])), _mm256_set1_epi16(1)));
+#endif
             }
             // per half: [t0 row a: two sums, row b: two] and t1's, to [t0 a, t0 b, t1 a, t1 b]
             __m256 ev = _mm256_shuffle_ps(_mm256_castsi256_ps(s0), _mm256_castsi256_ps(s1), 0x88);
@@ -477,7 +492,7 @@ EK_B32_PROMPT(q4_1_q8_1, K_Q4_1)
 EK_B32_PROMPT(q5_0_q8_0, K_Q5_0)
 EK_B32_PROMPT(q5_1_q8_1, K_Q5_1)
 
-void ek_patch_avx2_b32_block(ek_type_traits *types) {
+void EK_B32_BLOCK_PATCH(ek_type_traits *types) {
 #define EK_SET(type, name) types[type].vec_dot_block = vec_dot_block_##name, types[type].matmul_span = matmul_span_##name
     EK_SET(EK_Q4_0, q4_0_q8_0);
     EK_SET(EK_Q4_1, q4_1_q8_1);
