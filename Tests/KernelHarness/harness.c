@@ -257,12 +257,27 @@ static void check_dots(ek_variant v) {
 typedef struct { uint8_t *w, *xq; float *x, *bias, *ya, *yb; } matmul_bufs;
 
 // Random weights, activations and bias of the shape; ya = the scalar matmul, yb = variant v's.
+// Extreme inputs: every code at its largest magnitude (Q8_0: -128) and every activation at +-127,
+// the sign flipping by block: the integer sums' worst case for overflow and saturation.
+static bool extreme_inputs;
+
 static void matmul_both(ek_variant v, ek_pool *pool, int type, int64_t rows, int64_t cols, int64_t ntok, bool with_bias,
                         const matmul_bufs *b) {
     const int xtype = ek_traits_generic(type)->vec_dot_type;
     const size_t wrow = ek_row_size(type, cols), xrow = ek_row_size(xtype, cols);
     for (int64_t k = 0; k < rows; k++) random_weights(type, b->w + (size_t)k * wrow, cols);
     for (int64_t k = 0; k < cols * ntok; k++) b->x[k] = rnd_activation();
+    if (extreme_inputs) {
+        const ek_type_traits *t = ek_traits_generic(type);
+        uint8_t block[64];
+        for (int64_t k = 0; k < rows * (cols / t->block_size); k++) {
+            uint8_t *blk = b->w + (size_t)k * t->type_size;
+            memcpy(block, blk, 4);   // the scale fields (the first four bytes of every 32-element type)
+            memset(blk, type == EK_Q8_0 ? 0x80 : 0xff, t->type_size);
+            memcpy(blk, block, type == EK_Q4_1 || type == EK_Q5_1 ? 4 : 2);
+        }
+        for (int64_t k = 0; k < cols * ntok; k++) b->x[k] = (k / 32) % 2 ? 1.0f : -1.0f;
+    }
     for (int64_t k = 0; k < rows; k++) b->bias[k] = rnd_sym();
     ek_quantize_rows(xtype, b->x, cols, ntok, cols, b->xq, xrow);
     ek_select_variant(EK_VARIANT_SCALAR);
@@ -353,6 +368,18 @@ static void check_batched(ek_variant v, bool prompts) {
                 }
             }
         }
+        // the same at extreme inputs
+        extreme_inputs = true;
+        for (size_t tk = 0; tk < n_counts; tk++) {
+            const int64_t rows = 33, ntok = token_counts[tk];
+            matmul_both(v, pool, type, rows, 512, ntok, false, &bufs);
+            checks++;
+            tested += rows * ntok;
+            if (memcmp(ya, yb, sizeof(float) * (size_t)(rows * ntok)) != 0)
+                fail("%s %s %s at extreme inputs, tokens=%lld: outputs differ from the scalar ones", ek_variant_name(v),
+                     prompts ? "prompt" : "span", ek_traits_generic(type)->name, (long long)ntok);
+        }
+        extreme_inputs = false;
         printf("  %-7s %-7s %-5s %lld outputs bit-identical\n", ek_variant_name(v), prompts ? "prompt" : "span",
                ek_traits_generic(type)->name, (long long)tested);
     }
