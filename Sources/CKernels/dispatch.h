@@ -62,8 +62,9 @@ bool ek_cpu_has_avx2(void);     // AVX2 + FMA + F16C, OS saves YMM state
 bool ek_cpu_has_avx512(void);   // AVX-512 F, BW, VL, VNNI, OS saves ZMM state
 const char *ek_patch_avx2(ek_type_traits *types, ek_op_kernels *ops);
 const char *ek_patch_avx512(ek_type_traits *types, ek_op_kernels *ops);
-// The AVX2 decode-span and prompt kernels of the 32-element types rebuilt with VNNI (x86/avx512_b32_block.c).
+// The AVX2 prompt and decode-span kernels of the 32-element types rebuilt with VNNI (x86/avx512_b32_block.c).
 void ek_patch_avx512_b32_block(ek_type_traits *types);
+void ek_patch_avx512_b32_span(ek_type_traits *types);
 // Vectorised ek_expf (exp.h) ops, installed by ek_patch_avx2 (x86/exp_avx2.c).
 double ek_exp_shift_sum_avx2(float *x, int64_t n, float max);
 void ek_silu_mul_avx2(const float *gate, const float *up, float *out, int64_t n);

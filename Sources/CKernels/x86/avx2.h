@@ -133,6 +133,7 @@ void ek_patch_avx2_float(ek_type_traits *types, ek_op_kernels *ops);
 void ek_patch_avx2_attention(ek_op_kernels *ops);   // called by ek_patch_avx2_float
 void ek_patch_avx2_b32(ek_type_traits *types);
 void ek_patch_avx2_b32_block(ek_type_traits *types);   // called by ek_patch_avx2_b32
+void ek_patch_avx2_b32_span(ek_type_traits *types);    // called by ek_patch_avx2_b32
 void ek_patch_avx2_k(ek_type_traits *types);
 void ek_patch_avx2_k_rows(ek_type_traits *types);   // called by ek_patch_avx2_k
 #endif

@@ -1,7 +1,9 @@
 // AVX2 kernels for the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0): vec_dot, token
 // tiles and row tiles.
 #if defined(__x86_64__)
-#include "avx2_b32.h"
+#include "avx2_b32_block.h"
+#include <pthread.h>
+#include <stdlib.h>
 
 
 EK_AVX2_INLINE void dot_b32(const int kind, int64_t n, const void *restrict w, const void *restrict x, size_t stride,
@@ -171,6 +173,17 @@ EK_B32_ROWS(q5_0_q8_0, K_Q5_0)
 EK_B32_ROWS(q5_1_q8_1, K_Q5_1)
 EK_B32_ROWS(q8_0_q8_0, K_Q8_0)
 
+static pthread_key_t b32_scratch_key;
+static pthread_once_t b32_scratch_once = PTHREAD_ONCE_INIT;
+static void b32_scratch_init(void) { pthread_key_create(&b32_scratch_key, free); }
+
+void *ek_b32_scratch(void) {
+    pthread_once(&b32_scratch_once, b32_scratch_init);
+    void *p = pthread_getspecific(b32_scratch_key);
+    if (!p && (p = aligned_alloc(64, B32_SCRATCH_BYTES))) pthread_setspecific(b32_scratch_key, p);
+    return p;
+}
+
 void ek_patch_avx2_b32(ek_type_traits *types) {
 #define EK_SET(type, name)                                                                          \
     types[type].vec_dot = vec_dot_##name, types[type].vec_dot_tile = vec_dot_tile_##name,           \
@@ -182,5 +195,6 @@ void ek_patch_avx2_b32(ek_type_traits *types) {
     EK_SET(EK_Q8_0, q8_0_q8_0);
 #undef EK_SET
     ek_patch_avx2_b32_block(types);
+    ek_patch_avx2_b32_span(types);
 }
 #endif

@@ -172,6 +172,7 @@ static EK_AVX512 void ek512_vec_dot_rows_q6_K_q8_K(int64_t n, const void *restri
 const char *ek_patch_avx512(ek_type_traits *types, ek_op_kernels *ops) {
     ek_patch_avx2(types, ops);
     ek_patch_avx512_b32_block(types);
+    ek_patch_avx512_b32_span(types);
     types[EK_Q6_K].vec_dot = ek512_vec_dot_q6_K_q8_K;
     types[EK_Q6_K].vec_dot_tile = ek512_vec_dot_tile_q6_K_q8_K;
     types[EK_Q6_K].vec_dot_rows = ek512_vec_dot_rows_q6_K_q8_K;
