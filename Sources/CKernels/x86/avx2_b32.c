@@ -87,78 +87,14 @@ EK_B32_ENTRIES(q8_0_q8_0, K_Q8_0)
 // tile of fewer rows repeats its last row in the spare lanes (not stored). Each row's integer sums,
 // float terms and their order are exactly its vec_dot's.
 
-// Two blocks per step; every vector holds [block i | block i + 1] with the four rows in each half.
+// The block kernel (avx2_b32_block.h) with one token: two blocks per step, every vector holding
+// [block i | block i + 1] with the four rows in each half.
 _Static_assert(EK_TILE_ROWS == 4, "row tiles hold four rows: one per 32-bit lane of a 128-bit half");
 EK_AVX2_INLINE void dot_b32_rows(const int kind, int64_t n, const void *restrict w, size_t w_stride, int nw,
                                  const void *restrict x, float *restrict s) {
-    const bool offset = b32_offset(kind);
-    const int off = b32_row_offset(kind);
-    const size_t ws = b32_size(kind);
-    const size_t xs = offset ? sizeof(ek_block_q8_1) : sizeof(ek_block_q8_0);
-    const size_t xq = offset ? offsetof(ek_block_q8_1, qs) : offsetof(ek_block_q8_0, qs);
-    const int64_t nb = n / 32;
-    const size_t row_bytes = (size_t)nb * ws;
-    const uint8_t *rw[EK_TILE_ROWS];
-    tile_rows(w, w_stride, nw, rw);
-    const uint8_t *restrict xb = x;
-    __m128 sum = _mm_setzero_ps();   // lane r: row r's running sum
-    int64_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        const size_t pos = (size_t)i * ws;
-        const uint8_t *y0 = xb + (size_t)i * xs;
-        tile_prefetch(rw, nw, w_stride, row_bytes, pos, 2 * ws);
-        const b32_tok tk = b32_prepare(kind, y0, y0 + xs);
-        const __m256 dx = tk.dx, sx = tk.sx;
-        __m256i h[EK_TILE_ROWS], isum;
-        EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) h[r] = b32_head(kind, rw[r] + pos);
-        if (kind == K_Q8_0) {
-            const __m256i ya = tk.a, yb = tk.b;
-            __m256i p[EK_TILE_ROWS];
-            EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
-                const __m256i pa = b32_products(kind, b32_decode(kind, rw[r] + pos), ya);
-                const __m256i pb = b32_products(kind, b32_decode(kind, rw[r] + pos + ws), yb);
-                p[r] = _mm256_add_epi32(_mm256_blend_epi32(pa, pb, 0xf0), _mm256_permute2x128_si256(pa, pb, 0x21));
-            }
-            isum = sum4x4_epi32(p[0], p[1], p[2], p[3]);
-        } else {
-            const __m256i ylo = tk.a, yhi = tk.b;
-            __m256i o = _mm256_setzero_si256();
-            if (off) {
-                const __m256i c = _mm256_set1_epi8((char)off);
-                o = _mm256_add_epi16(_mm256_maddubs_epi16(c, ylo), _mm256_maddubs_epi16(c, yhi));
-            }
-            // |word| <= 4 * 31 * 127 (the offset taken off: 4 * 16 * 127), as sum4x8_epi16 needs
-            __m256i p[EK_TILE_ROWS];
-            EK_UNROLL for (int r = 0; r < EK_TILE_ROWS; ++r) {
-                __m256i lo, hi;
-                b32_codes2(kind, rw[r] + pos, h[r], &lo, &hi);
-                p[r] = _mm256_add_epi16(_mm256_maddubs_epi16(lo, ylo), _mm256_maddubs_epi16(hi, yhi));
-                if (off) p[r] = _mm256_sub_epi16(p[r], o);
-            }
-            isum = sum4x8_epi16(p[0], p[1], p[2], p[3]);
-        }
-        __m256 dw, mw;
-        if (offset) b32_head_pairs(kind, h, &dw, &mw);
-        else dw = mw = b32_head_scales(kind, h);
-        const __m256 t = b32_terms8(kind, _mm256_cvtepi32_ps(isum), dw, mw, dx, sx);
-        sum = _mm_add_ps(_mm_add_ps(sum, _mm256_castps256_ps128(t)), _mm256_extractf128_ps(t, 1));
-    }
-    float out[EK_TILE_ROWS];
-    _mm_storeu_ps(out, sum);
-    if (i < nb) {   // an odd last block, as vec_dot's tail
-        const uint8_t *yb = xb + (size_t)i * xs;
-        const __m256i y = load256(yb + xq);
-        const float dx = h2f((ek_fp16)load_u16(yb));
-        const float sx = offset ? h2f((ek_fp16)load_u16(yb + 2)) : 0.0f;
-        for (int r = 0; r < nw; ++r) {
-            const uint8_t *blk = rw[r] + (size_t)i * ws;
-            const int32_t is = b32_sum1(kind, b32_products(kind, b32_decode(kind, blk), y));
-            const float dw = h2f((ek_fp16)load_u16(blk));
-            const float mw = offset ? h2f((ek_fp16)load_u16(blk + 2)) : 0.0f;
-            out[r] += b32_term(kind, (float)is, dw, mw, dx, sx);
-        }
-    }
-    store_rows(s, out, nw);
+    float sb[EK_TILE_ROWS * EK_TILE_TOKENS];
+    dot_b32_block(kind, n, w, w_stride, nw, x, 0, 1, sb);
+    for (int r = 0; r < nw; ++r) s[r] = sb[r * EK_TILE_TOKENS];
 }
 
 #define EK_B32_ROWS(name, kind)                                                                             \

@@ -56,11 +56,12 @@ EK_AVX2_INLINE void b32_tail(const int kind, int64_t nb, const uint8_t *const rw
 }
 
 //
-// vec_dot_block: the row tile above run for up to EK_TILE_TOKENS tokens. Each row's codes and the
-// rows' scales are decoded once for all tokens, each token's activations and scales loaded once
-// for all rows; a token's four row sums are the lanes of one vector as in dot_b32_rows, so the
-// tile has EK_TILE_TOKENS independent add chains of two adds per two blocks (the token tile's
-// single serial chain per token was its latency bound). Order and terms are exactly vec_dot's.
+// vec_dot_block: four weight rows times up to EK_TILE_TOKENS tokens (with one token, the row tile
+// of single-sequence decode steps). Each row's codes and the rows' scales are decoded once for all
+// tokens, each token's activations and scales loaded once for all rows; a token's four row sums are
+// the lanes of one vector, so the tile has EK_TILE_TOKENS independent add chains of two adds per
+// two blocks (the token tile's single serial chain per token was its latency bound). Order and
+// terms are exactly vec_dot's.
 EK_AVX2_INLINE void dot_b32_block(const int kind, int64_t n, const void *restrict w, size_t w_stride, int nw,
                                   const void *restrict x, size_t x_stride, const int nx, float *restrict s) {
     const bool offset = b32_offset(kind);
